@@ -1,0 +1,1 @@
+"""Pure analysis: evidence in, verdict out. Never imports github/, rollouts/ or store/."""

@@ -1,0 +1,214 @@
+"""One typed, validated Settings object, built from the environment once at start.
+
+Handlers never read ``os.environ``: they get this object injected. Secrets are wrapped in ``Secret`` so
+that ``repr()``, logs and tracebacks show ``Secret('***')`` instead of the value.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlparse
+
+from app.errors import ConfigError
+
+T = TypeVar("T")
+
+
+class Secret:
+    """A string that does not show itself. Compare with ``hmac.compare_digest(s.get(), other)``."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    port: int = 8080
+    github_app_id: str = ""
+    github_private_key: Secret = field(default_factory=lambda: Secret(""))
+    github_webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    github_api_url: str = "https://api.github.com"
+    github_web_url: str = "https://github.com"
+    github_client_id: str = ""
+    github_client_secret: Secret = field(default_factory=lambda: Secret(""))
+    public_url: str = "http://localhost:8080"
+    notify_token: Secret = field(default_factory=lambda: Secret(""))
+    secret_key: Secret = field(default_factory=lambda: Secret(""))
+    openai_api_key: Secret = field(default_factory=lambda: Secret(""))
+    openai_base_url: str = ""
+    llm_model: str = "gpt-4o-mini"
+    database_url: str = "sqlite:///fixloop.db"
+    kubeconfig: str = ""
+    # Tuning (FIXLOOP_*), with defaults that suit a small cluster.
+    workers: int = 4
+    job_max_attempts: int = 8
+    job_lease_seconds: float = 120.0
+    log_format: str = "json"
+    log_level: str = "INFO"
+    llm_timeout_seconds: float = 60.0
+    llm_token_budget: int = 12000
+    llm_incident_token_cap: int = 60000
+    gate_cache_seconds: float = 300.0
+    kube_timeout_seconds: float = 10.0
+    max_pods_per_side: int = 5
+    log_tail_lines: int = 2000
+    github_timeout_seconds: float = 10.0
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.openai_api_key)
+
+    @property
+    def github_enabled(self) -> bool:
+        return bool(self.github_app_id and self.github_private_key)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build and validate; raise ConfigError naming the first bad variable."""
+        env = os.environ if env is None else env
+        reader = _EnvReader(env)
+        settings = cls(
+            port=reader.get("PORT", 8080, _port),
+            github_app_id=reader.str("GITHUB_APP_ID"),
+            github_private_key=Secret(_private_key(env)),
+            github_webhook_secret=Secret(reader.str("GITHUB_WEBHOOK_SECRET")),
+            github_api_url=reader.get("GITHUB_API_URL", "https://api.github.com", _url),
+            github_web_url=reader.get("GITHUB_WEB_URL", "https://github.com", _url),
+            github_client_id=reader.str("GITHUB_CLIENT_ID"),
+            github_client_secret=Secret(reader.str("GITHUB_CLIENT_SECRET")),
+            public_url=reader.get("FIXLOOP_PUBLIC_URL", "http://localhost:8080", _url),
+            notify_token=Secret(reader.str("FIXLOOP_NOTIFY_TOKEN")),
+            secret_key=Secret(reader.str("FIXLOOP_SECRET_KEY")),
+            openai_api_key=Secret(reader.str("OPENAI_API_KEY")),
+            openai_base_url=reader.get("OPENAI_BASE_URL", "", _url),
+            llm_model=reader.str("FIXLOOP_LLM_MODEL") or "gpt-4o-mini",
+            database_url=reader.get("DATABASE_URL", "sqlite:///fixloop.db", _database_url),
+            kubeconfig=reader.str("KUBECONFIG"),
+            workers=reader.get("FIXLOOP_WORKERS", 4, _positive_int),
+            job_max_attempts=reader.get("FIXLOOP_JOB_MAX_ATTEMPTS", 8, _positive_int),
+            job_lease_seconds=reader.get("FIXLOOP_JOB_LEASE_SECONDS", 120.0, _positive_float),
+            log_format=reader.get("FIXLOOP_LOG_FORMAT", "json", _choice("json", "text")),
+            log_level=reader.get("FIXLOOP_LOG_LEVEL", "INFO", _choice(*_LEVELS)),
+            llm_timeout_seconds=reader.get("FIXLOOP_LLM_TIMEOUT", 60.0, _positive_float),
+            llm_token_budget=reader.get("FIXLOOP_LLM_TOKEN_BUDGET", 12000, _positive_int),
+            llm_incident_token_cap=reader.get("FIXLOOP_LLM_INCIDENT_TOKEN_CAP", 60000, _positive_int),
+            gate_cache_seconds=reader.get("FIXLOOP_GATE_CACHE_SECONDS", 300.0, _positive_float),
+            kube_timeout_seconds=reader.get("FIXLOOP_KUBE_TIMEOUT", 10.0, _positive_float),
+            max_pods_per_side=reader.get("FIXLOOP_MAX_PODS_PER_SIDE", 5, _positive_int),
+            log_tail_lines=reader.get("FIXLOOP_LOG_TAIL_LINES", 2000, _positive_int),
+            github_timeout_seconds=reader.get("FIXLOOP_GITHUB_TIMEOUT", 10.0, _positive_float),
+        )
+        if settings.github_private_key and not settings.github_app_id:
+            raise ConfigError("GITHUB_APP_ID: required when a private key is set")
+        return settings
+
+
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class _EnvReader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def str(self, name: str) -> str:
+        return self._env.get(name, "").strip()
+
+    def get(self, name: str, default: T, parse: Callable[[str], T]) -> T:
+        raw = self._env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
+
+
+def _port(raw: str) -> int:
+    value = int(raw)
+    if not 0 < value < 65536:
+        raise ValueError(f"must be a port number 1-65535, got {raw!r}")
+    return value
+
+
+def _positive_int(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"must be a whole number, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"must be > 0, got {raw!r}")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"must be > 0, got {raw!r}")
+    return value
+
+
+def _url(raw: str) -> str:
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(f"must be an http(s) URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _database_url(raw: str) -> str:
+    if raw.startswith("sqlite:///") or raw.startswith(("postgresql://", "postgres://")):
+        return raw
+    raise ValueError("must start with sqlite:/// or postgresql://")
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.upper() if allowed == _LEVELS else raw.lower()
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _private_key(env: Mapping[str, str]) -> str:
+    inline = env.get("GITHUB_PRIVATE_KEY", "").strip()
+    path = env.get("GITHUB_PRIVATE_KEY_PATH", "").strip()
+    if inline and path:
+        raise ConfigError("GITHUB_PRIVATE_KEY / GITHUB_PRIVATE_KEY_PATH: set one, not both")
+    if path:
+        try:
+            inline = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"GITHUB_PRIVATE_KEY_PATH: cannot read {path}: {exc.strerror}") from None
+    if not inline:
+        return ""
+    inline = inline.replace("\\n", "\n")  # a PEM pasted into one env line
+    if "-----BEGIN" not in inline or "PRIVATE KEY-----" not in inline:
+        raise ConfigError("GITHUB_PRIVATE_KEY: not a PEM private key")
+    return inline
