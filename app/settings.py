@@ -92,21 +92,21 @@ class Settings:
         reader = _EnvReader(env)
         settings = cls(
             port=reader.get("PORT", 8080, _port),
-            github_app_id=reader.str("GITHUB_APP_ID"),
+            github_app_id=reader.text("GITHUB_APP_ID"),
             github_private_key=Secret(_private_key(env)),
-            github_webhook_secret=Secret(reader.str("GITHUB_WEBHOOK_SECRET")),
+            github_webhook_secret=Secret(reader.text("GITHUB_WEBHOOK_SECRET")),
             github_api_url=reader.get("GITHUB_API_URL", "https://api.github.com", _url),
             github_web_url=reader.get("GITHUB_WEB_URL", "https://github.com", _url),
-            github_client_id=reader.str("GITHUB_CLIENT_ID"),
-            github_client_secret=Secret(reader.str("GITHUB_CLIENT_SECRET")),
+            github_client_id=reader.text("GITHUB_CLIENT_ID"),
+            github_client_secret=Secret(reader.text("GITHUB_CLIENT_SECRET")),
             public_url=reader.get("FIXLOOP_PUBLIC_URL", "http://localhost:8080", _url),
-            notify_token=Secret(reader.str("FIXLOOP_NOTIFY_TOKEN")),
-            secret_key=Secret(reader.str("FIXLOOP_SECRET_KEY")),
-            openai_api_key=Secret(reader.str("OPENAI_API_KEY")),
+            notify_token=Secret(reader.text("FIXLOOP_NOTIFY_TOKEN")),
+            secret_key=Secret(reader.text("FIXLOOP_SECRET_KEY")),
+            openai_api_key=Secret(reader.text("OPENAI_API_KEY")),
             openai_base_url=reader.get("OPENAI_BASE_URL", "", _url),
-            llm_model=reader.str("FIXLOOP_LLM_MODEL") or "gpt-4o-mini",
+            llm_model=reader.text("FIXLOOP_LLM_MODEL") or "gpt-4o-mini",
             database_url=reader.get("DATABASE_URL", "sqlite:///fixloop.db", _database_url),
-            kubeconfig=reader.str("KUBECONFIG"),
+            kubeconfig=reader.text("KUBECONFIG"),
             workers=reader.get("FIXLOOP_WORKERS", 4, _positive_int),
             job_max_attempts=reader.get("FIXLOOP_JOB_MAX_ATTEMPTS", 8, _positive_int),
             job_lease_seconds=reader.get("FIXLOOP_JOB_LEASE_SECONDS", 120.0, _positive_float),
@@ -133,7 +133,7 @@ class _EnvReader:
     def __init__(self, env: Mapping[str, str]) -> None:
         self._env = env
 
-    def str(self, name: str) -> str:
+    def text(self, name: str) -> str:
         return self._env.get(name, "").strip()
 
     def get(self, name: str, default: T, parse: Callable[[str], T]) -> T:
