@@ -1,0 +1,122 @@
+"""The GitHub REST client: gidgethub over aiohttp, with timeouts, bounded retries and metrics.
+
+Every request goes through ``_request``: a per-request timeout, capped exponential backoff on 5xx and
+connection errors, and GitHub's rate-limit rules (``retry-after`` first, then ``x-ratelimit-reset``).
+When waiting inline would take too long, it raises ``TransientError(retry_after=...)`` so the job is
+rescheduled in the store instead of holding a worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from typing import Any
+
+import aiohttp
+from gidgethub import aiohttp as gh_aiohttp
+
+from app.errors import TransientError
+from app.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "fixloop"
+MAX_ATTEMPTS = 4
+MAX_INLINE_WAIT = 20.0  # seconds; a longer wait goes back to the job queue
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 8.0
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def backoff_delay(attempt: int) -> float:
+    """Capped exponential backoff with full jitter (attempt starts at 1)."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def rate_limit_delay(status: int, headers: Mapping[str, str], now: float) -> float | None:
+    """How long GitHub asks us to wait, or None when the response is not a rate limit."""
+    retry_after = headers.get("retry-after")
+    if status in (403, 429) and retry_after is not None:
+        try:
+            return max(0.0, float(retry_after))
+        except ValueError:
+            return 60.0
+    if status in (403, 429) and headers.get("x-ratelimit-remaining") == "0":
+        reset = headers.get("x-ratelimit-reset")
+        try:
+            return max(0.0, float(reset or 0) - now) + 1.0
+        except ValueError:
+            return 60.0
+    if status == 429:
+        return 60.0  # GitHub's advice for secondary limits with no header: wait at least a minute
+    return None
+
+
+class GitHubClient(gh_aiohttp.GitHubAPI):
+    """A gidgethub client bound to one credential (installation token, user token or none)."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        base_url: str,
+        oauth_token: str | None = None,
+        cache: MutableMapping[Any, Any] | None = None,
+        timeout: float = 10.0,
+        metrics: Metrics | None = None,
+        label: str = "",
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        super().__init__(session, USER_AGENT, oauth_token=oauth_token, cache=cache, base_url=base_url)
+        self._timeout = timeout
+        self._metrics = metrics
+        self._label = label
+        self._sleep_fn = sleep
+
+    async def _request(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                async with asyncio.timeout(self._timeout):
+                    status, resp_headers, data = await super()._request(method, url, headers, body)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                self._record(method, "error")
+                if attempt == MAX_ATTEMPTS:
+                    raise TransientError(f"GitHub {method} {url}: {type(exc).__name__}") from exc
+                await self._sleep_fn(backoff_delay(attempt))
+                continue
+            self._record(method, str(status), resp_headers)
+            delay = self._retry_delay(status, resp_headers, attempt)
+            if delay is None:
+                return status, resp_headers, data
+            if attempt == MAX_ATTEMPTS or delay > MAX_INLINE_WAIT:
+                raise TransientError(
+                    f"GitHub {method} {url}: HTTP {status} after {attempt} attempt(s)",
+                    retry_after=delay,
+                )
+            log.warning("GitHub %s %s answered %s; retrying in %.1fs", method, url, status, delay)
+            await self._sleep_fn(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _retry_delay(status: int, headers: Mapping[str, str], attempt: int) -> float | None:
+        limited = rate_limit_delay(status, headers, time.time())
+        if limited is not None:
+            return limited
+        if status >= 500:
+            return backoff_delay(attempt)
+        return None
+
+    def _record(self, method: str, status: str, headers: Mapping[str, str] | None = None) -> None:
+        if self._metrics is None:
+            return
+        self._metrics.github_calls.labels(method, status).inc()
+        remaining = (headers or {}).get("x-ratelimit-remaining")
+        if remaining is not None and remaining.isdigit() and self._label:
+            self._metrics.github_rate_remaining.labels(self._label).set(int(remaining))
