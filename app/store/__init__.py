@@ -1,0 +1,84 @@
+"""Durable state behind one interface: SQLite (default, one process) or PostgreSQL (several replicas).
+
+``await open_store(settings.database_url)`` connects, migrates the schema and returns a ``Store``; close
+it with ``await store.close()``. The SQL is shared (``driver.py`` adapts placeholders); only the claim
+differs per engine. Times are epoch seconds (UTC) as floats everywhere. Connection failures surface as
+``app.errors.TransientError``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from app.errors import ConfigError
+from app.store.driver import Driver, PgDriver, SqliteDriver
+from app.store.incidents import IncidentQueries
+from app.store.jobs import JobQueries
+from app.store.misc import MiscQueries
+from app.store.records import (
+    JSON,
+    AuditEntry,
+    Incident,
+    Job,
+    JobStatus,
+    NotFound,
+    StaleIncident,
+    Transition,
+    UserToken,
+)
+from app.store.schema import migrate
+
+__all__ = [
+    "JSON",
+    "AuditEntry",
+    "Incident",
+    "Job",
+    "JobStatus",
+    "NotFound",
+    "StaleIncident",
+    "Store",
+    "Transition",
+    "UserToken",
+    "open_store",
+]
+
+
+class Store(JobQueries, IncidentQueries, MiscQueries):
+    """All durable state. Create with ``open_store``; every method is a coroutine."""
+
+    async def ping(self) -> None:
+        """Raise ``TransientError`` if the database cannot be reached."""
+        await self._db.fetchrow("SELECT 1 AS ok")
+
+    async def close(self) -> None:
+        await self._db.close()
+
+
+async def _connect(database_url: str, pool_size: int) -> Driver:
+    if database_url.startswith("sqlite:///"):
+        path = database_url.removeprefix("sqlite:///")
+        if not path:
+            raise ConfigError("DATABASE_URL: sqlite:/// needs a path (or :memory:)")
+        return await SqliteDriver.connect(path)
+    if database_url.startswith(("postgresql://", "postgres://")):
+        return await PgDriver.connect(database_url, max_size=pool_size)
+    raise ConfigError("DATABASE_URL: must start with sqlite:/// or postgresql://")
+
+
+async def open_store(
+    database_url: str, *, clock: Callable[[], float] = time.time, pool_size: int = 10
+) -> Store:
+    """Connect and bring the schema up to date (safe when several processes start at once).
+
+    ``sqlite:///relative/path``, ``sqlite:////absolute/path``, ``sqlite:///:memory:``, or a
+    ``postgresql://`` / ``postgres://`` DSN; for PostgreSQL, extra query parameters become server
+    settings (``?search_path=fixloop`` keeps the tables in their own schema).
+    """
+    db = await _connect(database_url, pool_size)
+    try:
+        await migrate(db)
+    except BaseException:
+        await db.close()
+        raise
+    return Store(db, clock)

@@ -1,0 +1,36 @@
+"""What every part of the store shares: the driver and the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+
+from app.store.driver import Driver
+
+
+class StoreBase:
+    def __init__(self, db: Driver, clock: Callable[[], float]) -> None:
+        self._db = db
+        self._clock = clock
+
+    @property
+    def engine(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._db.engine
+
+    def now(self) -> float:
+        """The store's clock (epoch seconds, UTC); injectable so tests can move time."""
+        return self._clock()
+
+
+def placeholders(start: int, count: int) -> str:
+    """``$start, $start+1, ...``: an IN list for values passed as separate parameters."""
+    return ", ".join(f"${n}" for n in range(start, start + count))
+
+
+def in_list(column: str, values: Collection[str], args: list[object]) -> str:
+    """Append ``values`` to ``args`` and return ``column IN ($n, ...)`` (``FALSE`` when empty)."""
+    if not values:
+        return "1 = 0"
+    start = len(args) + 1
+    args.extend(values)
+    return f"{column} IN ({placeholders(start, len(values))})"

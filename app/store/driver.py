@@ -1,0 +1,222 @@
+"""A thin driver layer so the store's SQL is written once, with PostgreSQL's ``$1`` placeholders.
+
+``SqliteDriver`` rewrites ``$N`` to SQLite's numbered ``?N`` (so a parameter may be used twice) and runs
+every statement on one connection guarded by an asyncio lock; ``PgDriver`` runs on an asyncpg pool.
+Both translate connection-level failures into ``TransientError`` (``raise ... from exc``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any, Protocol
+
+import aiosqlite
+import asyncpg
+
+from app.errors import TransientError
+
+Row = dict[str, Any]
+
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+# asyncpg errors worth a retry: lost or refused connections, overload, and the two concurrency aborts.
+_PG_TRANSIENT: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+)
+
+
+class Conn(Protocol):
+    """What the store needs from a connection (or an open transaction)."""
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        """Run a statement; return the number of rows it changed."""
+        ...
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None: ...
+
+
+class Driver(Conn, Protocol):
+    engine: str
+    skip_locked: str  # " FOR UPDATE SKIP LOCKED" where the engine has it, else ""
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Conn]:
+        """BEGIN (IMMEDIATE on SQLite) ... COMMIT, ROLLBACK on error."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def _first(rows: list[Row]) -> Row | None:
+    return rows[0] if rows else None
+
+
+# --------------------------------------------------------------------------- SQLite
+
+
+@contextlib.contextmanager
+def _sqlite_errors() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        text = str(exc).lower()
+        if "locked" in text or "busy" in text or "unable to open" in text or "disk i/o" in text:
+            raise TransientError(f"sqlite: {exc}") from exc
+        raise
+    except (ValueError, OSError) as exc:  # aiosqlite raises ValueError on a closed connection
+        raise TransientError(f"sqlite: {exc}") from exc
+
+
+class _SqliteConn:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        with _sqlite_errors():
+            cursor = await self._db.execute(_PLACEHOLDER.sub(r"?\1", sql), args)
+            count: int = cursor.rowcount
+            await cursor.close()
+            return count
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        with _sqlite_errors():
+            async with self._db.execute(_PLACEHOLDER.sub(r"?\1", sql), args) as cursor:
+                rows = await cursor.fetchall()
+        return [dict(row) for row in rows]
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        return _first(await self.fetch(sql, *args))
+
+
+class SqliteDriver:
+    engine = "sqlite"
+    skip_locked = ""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._conn = _SqliteConn(db)
+        self._db = db
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def connect(cls, path: str, *, busy_timeout_ms: int = 10_000) -> SqliteDriver:
+        with _sqlite_errors():
+            db = await aiosqlite.connect(path, isolation_level=None)
+            try:
+                db.row_factory = sqlite3.Row
+                await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+                await db.execute("PRAGMA foreign_keys = ON")
+                await db.execute("PRAGMA synchronous = NORMAL")
+                await db.execute("PRAGMA journal_mode = WAL")
+            except BaseException:
+                await db.close()
+                raise
+        return cls(db)
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        async with self._lock:
+            return await self._conn.execute(sql, *args)
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        async with self._lock:
+            return await self._conn.fetch(sql, *args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        return _first(await self.fetch(sql, *args))
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Conn]:
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._db.close()
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+@contextlib.contextmanager
+def _pg_errors() -> Iterator[None]:
+    try:
+        yield
+    except _PG_TRANSIENT as exc:
+        raise TransientError(f"postgresql: {type(exc).__name__}: {exc}") from exc
+
+
+def _rowcount(status: str) -> int:
+    """asyncpg returns the command tag ("UPDATE 1", "INSERT 0 1"); the count is its last word."""
+    tail = status.rsplit(" ", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+class _PgConn:
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        with _pg_errors():
+            return _rowcount(await self._conn.execute(sql, *args))
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        with _pg_errors():
+            records: Sequence[Any] = await self._conn.fetch(sql, *args)
+        return [dict(record) for record in records]
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        return _first(await self.fetch(sql, *args))
+
+
+class PgDriver:
+    engine = "postgresql"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+        self._conn = _PgConn(pool)  # asyncpg.Pool has execute/fetch that acquire a connection per call
+
+    @classmethod
+    async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 10) -> PgDriver:
+        """Query parameters the DSN does not know (``?search_path=...``) become server settings."""
+        with _pg_errors():
+            pool = await asyncpg.create_pool(
+                dsn, min_size=min_size, max_size=max_size, command_timeout=30, timeout=10
+            )
+        return cls(pool)
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        return await self._conn.execute(sql, *args)
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        return await self._conn.fetch(sql, *args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        return await self._conn.fetchrow(sql, *args)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Conn]:
+        with _pg_errors():
+            async with self._pool.acquire() as conn, conn.transaction():
+                yield _PgConn(conn)
+
+    async def close(self) -> None:
+        await self._pool.close()

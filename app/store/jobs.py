@@ -1,0 +1,167 @@
+"""The durable job queue: dedup by (kind, key), leased claims, ownership-guarded outcomes, steps.
+
+Lease semantics: ``claim`` sets ``status = running``, ``worker_id`` and ``lease_until = now + lease``,
+and counts the attempt. A running job whose lease has passed is runnable again (that is how the jobs of
+a SIGKILLed process come back). Every outcome (heartbeat, complete, retry_later, fail) only applies if
+the job is still running *and* owned by the caller, so a worker that lost its lease cannot clobber the
+new owner; the methods say whether they applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from app.errors import TransientError
+from app.store.base import StoreBase, in_list
+from app.store.records import JSON, Job, JobStatus, dump_json, load_json
+
+_MAX_ERROR = 4000
+
+_RUNNABLE = "((status = 'queued' AND run_after <= $1) OR (status = 'running' AND lease_until <= $1))"
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_ERROR else text[: _MAX_ERROR - 1] + "…"
+
+
+class JobQueries(StoreBase):
+    async def enqueue(self, kind: str, key: str, payload: JSON, *, delay: float = 0) -> tuple[int, bool]:
+        """Queue a job once per (kind, key); return (job id, whether this call created it)."""
+        for _ in range(3):  # the row we collided with may be purged in between: then insert again
+            now = self.now()
+            row = await self._db.fetchrow(
+                "INSERT INTO jobs (kind, key, payload, status, attempts, run_after, created_at, updated_at)"
+                " VALUES ($1, $2, $3, 'queued', 0, $4, $5, $5)"
+                " ON CONFLICT (kind, key) DO NOTHING RETURNING id",
+                kind,
+                key,
+                dump_json(payload),
+                now + max(delay, 0.0),
+                now,
+            )
+            if row is None:
+                row = await self._db.fetchrow("SELECT id FROM jobs WHERE kind = $1 AND key = $2", kind, key)
+                if row is not None:
+                    return int(row["id"]), False
+                continue
+            return int(row["id"]), True
+        raise TransientError(f"enqueue {kind}/{key}: conflicting row kept disappearing")
+
+    async def claim(
+        self, worker_id: str, lease_seconds: float, kinds: Collection[str] | None = None
+    ) -> Job | None:
+        """Atomically take the oldest runnable job (queued and due, or running with an expired lease)."""
+        now = self.now()
+        args: list[Any] = [now, worker_id, now + lease_seconds]
+        kind_filter = f" AND {in_list('kind', list(kinds), args)}" if kinds is not None else ""
+        # Only the kind placeholders and the lock clause are formatted in, never a value.
+        sql = (
+            "UPDATE jobs SET status = 'running', worker_id = $2, lease_until = $3,"  # noqa: S608
+            " attempts = attempts + 1, updated_at = $1"
+            " WHERE id = (SELECT id FROM jobs"
+            f" WHERE {_RUNNABLE}{kind_filter}"
+            f" ORDER BY run_after, id LIMIT 1{self._db.skip_locked})"
+            " RETURNING *"
+        )
+        # PostgreSQL: one statement; SKIP LOCKED lets concurrent claimers pass over each other's row, and
+        # the row is re-checked after locking. SQLite: BEGIN IMMEDIATE holds the database write lock.
+        async with self._db.transaction() as conn:
+            row = await conn.fetchrow(sql, *args)
+        return Job.from_row(row) if row else None
+
+    async def heartbeat(self, job_id: int, worker_id: str, lease_seconds: float) -> bool:
+        """Extend the lease; False if the job is no longer running under this worker."""
+        now = self.now()
+        changed = await self._db.execute(
+            "UPDATE jobs SET lease_until = $1, updated_at = $2"
+            " WHERE id = $3 AND worker_id = $4 AND status = 'running'",
+            now + lease_seconds,
+            now,
+            job_id,
+            worker_id,
+        )
+        return changed == 1
+
+    async def complete(self, job_id: int, worker_id: str) -> bool:
+        return await self._finish(job_id, worker_id, JobStatus.DONE, None)
+
+    async def fail(self, job_id: int, worker_id: str, reason: str) -> bool:
+        """Mark the job failed for good, keeping the reason."""
+        return await self._finish(job_id, worker_id, JobStatus.FAILED, reason)
+
+    async def _finish(self, job_id: int, worker_id: str, status: JobStatus, error: str | None) -> bool:
+        now = self.now()
+        changed = await self._db.execute(
+            "UPDATE jobs SET status = $1, last_error = COALESCE($2, last_error), lease_until = NULL,"
+            " finished_at = $3, updated_at = $3"
+            " WHERE id = $4 AND worker_id = $5 AND status = 'running'",
+            status.value,
+            None if error is None else _clip(error),
+            now,
+            job_id,
+            worker_id,
+        )
+        return changed == 1
+
+    async def retry_later(self, job_id: int, worker_id: str, delay: float, error: str) -> bool:
+        """Put the job back in the queue, runnable after ``delay`` seconds; keep the error."""
+        now = self.now()
+        changed = await self._db.execute(
+            "UPDATE jobs SET status = 'queued', run_after = $1, last_error = $2, worker_id = NULL,"
+            " lease_until = NULL, updated_at = $3"
+            " WHERE id = $4 AND worker_id = $5 AND status = 'running'",
+            now + max(delay, 0.0),
+            _clip(error),
+            now,
+            job_id,
+            worker_id,
+        )
+        return changed == 1
+
+    async def get_job(self, job_id: int) -> Job | None:
+        row = await self._db.fetchrow("SELECT * FROM jobs WHERE id = $1", job_id)
+        return Job.from_row(row) if row else None
+
+    async def list_jobs(self, status: JobStatus | str | None = None, limit: int = 100) -> list[Job]:
+        """Newest first."""
+        if status is None:
+            rows = await self._db.fetch("SELECT * FROM jobs ORDER BY id DESC LIMIT $1", limit)
+        else:
+            rows = await self._db.fetch(
+                "SELECT * FROM jobs WHERE status = $1 ORDER BY id DESC LIMIT $2", str(status), limit
+            )
+        return [Job.from_row(row) for row in rows]
+
+    async def queue_depth(self) -> dict[str, int]:
+        """Jobs by status; every status is present (0 when none)."""
+        rows = await self._db.fetch("SELECT status, count(*) AS n FROM jobs GROUP BY status")
+        depth = {status.value: 0 for status in JobStatus}
+        depth.update({row["status"]: int(row["n"]) for row in rows})
+        return depth
+
+    async def purge_jobs(self, older_than: float) -> int:
+        """Delete finished jobs (and their steps) finished more than ``older_than`` seconds ago.
+
+        Keep this well above GitHub's redelivery window (3 days): the job row is what dedups a delivery.
+        """
+        return await self._db.execute(
+            "DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < $1", self.now() - older_than
+        )
+
+    async def get_step(self, job_id: int, step: str) -> JSON | None:
+        row = await self._db.fetchrow(
+            "SELECT result FROM job_steps WHERE job_id = $1 AND step = $2", job_id, step
+        )
+        return load_json(row["result"]) if row else None
+
+    async def save_step(self, job_id: int, step: str, result: JSON) -> None:
+        """Remember a step's result; the first saved result wins."""
+        await self._db.execute(
+            "INSERT INTO job_steps (job_id, step, result, created_at) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (job_id, step) DO NOTHING",
+            job_id,
+            step,
+            dump_json(result),
+            self.now(),
+        )
