@@ -51,6 +51,10 @@ class Store(JobQueries, IncidentQueries, MiscQueries):
         """Raise ``TransientError`` if the database cannot be reached."""
         await self._db.fetchrow("SELECT 1 AS ok")
 
+    async def schema_version(self) -> int:
+        row = await self._db.fetchrow("SELECT max(version) AS v FROM schema_version")
+        return int(row["v"]) if row and row["v"] is not None else 0
+
     async def close(self) -> None:
         await self._db.close()
 

@@ -115,10 +115,15 @@ class SqliteDriver:
             db = await aiosqlite.connect(path, isolation_level=None)
             try:
                 db.row_factory = sqlite3.Row
-                await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-                await db.execute("PRAGMA foreign_keys = ON")
-                await db.execute("PRAGMA synchronous = NORMAL")
-                await db.execute("PRAGMA journal_mode = WAL")
+                # Fetch each PRAGMA's answer: a cursor left open keeps a read snapshot, and a later
+                # BEGIN IMMEDIATE on a stale snapshot fails with "database is locked" at once.
+                for pragma in (
+                    f"busy_timeout = {int(busy_timeout_ms)}",
+                    "foreign_keys = ON",
+                    "synchronous = NORMAL",
+                    "journal_mode = WAL",
+                ):
+                    await db.execute_fetchall(f"PRAGMA {pragma}")
             except BaseException:
                 await db.close()
                 raise
