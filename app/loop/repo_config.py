@@ -68,6 +68,7 @@ class RepoConfig:
     assign_humans: tuple[str, ...] = ()
     on_pr_closed: Stage = Stage.NEEDS_HUMAN  # agent_working | needs_human
     stage_timeouts: StageTimeouts = field(default_factory=StageTimeouts)
+    keys_set: frozenset[str] = frozenset()  # keys the file set to a valid value (for precedence)
 
     def image_for(self, sha: str) -> str | None:
         """The image reference for a commit, from the template; None without a template."""
@@ -179,6 +180,22 @@ TIMEOUT_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(StageTi
 KNOWN_KEYS: tuple[str, ...] = (*CHECKS, "stage_timeouts")
 
 
+def resolve_agent(config: RepoConfig, annotation: str | None) -> AgentName:
+    """The file's ``agent`` if it set one, else the Rollout's ``fixloop.dev/agent`` if valid, else none."""
+    if "agent" in config.keys_set or not annotation:
+        return config.agent
+    agent, problem = CHECKS["agent"](annotation)
+    return agent if problem is None and isinstance(agent, AgentName) else config.agent
+
+
+def resolve_image(config: RepoConfig, annotation: str | None) -> str | None:
+    """The file's ``image`` template, else the Rollout's ``fixloop.dev/image`` if it is a valid template."""
+    if config.image or not annotation:
+        return config.image
+    image, problem = CHECKS["image"](annotation)
+    return image if problem is None and isinstance(image, str) else None
+
+
 def _key_lines(node: yaml.Node | None) -> tuple[dict[tuple[str, ...], int], list[ConfigProblem]]:
     """1-based line of each key (top level and one level down), and duplicate-key problems."""
     lines: dict[tuple[str, ...], int] = {}
@@ -237,6 +254,7 @@ def _apply(data: dict[object, object], lines: dict[tuple[str, ...], int]) -> Con
                 changes[key] = parsed
             else:
                 problems.append(ConfigProblem(key, line, f"{message}; using the default"))
+    changes["keys_set"] = frozenset(changes)
     return ConfigResult(dataclasses.replace(DEFAULT_CONFIG, **changes), problems)
 
 

@@ -10,6 +10,8 @@ from app.loop.repo_config import (
     StageTimeouts,
     parse_repo_config,
     render_config_problems,
+    resolve_agent,
+    resolve_image,
 )
 from app.loop.stages import Stage
 
@@ -168,3 +170,21 @@ def test_render_config_problems_is_marked_and_inert() -> None:
     assert has_marker(text, CONFIG_PROBLEMS_MARKER)
     assert "`@octocat'<img src=x>` (line 3)" in text
     assert "&lt;block end&gt;" in text and "Line 2, column 5" in text
+
+
+def test_file_agent_wins_over_the_rollout_annotation() -> None:
+    unset = parse_repo_config("labels: [x]\n").config
+    assert resolve_agent(unset, "Jules") is AgentName.JULES
+    assert resolve_agent(unset, "gpt") is AgentName.NONE
+    assert resolve_agent(unset, None) is AgentName.NONE
+    explicit_none = parse_repo_config("agent: none\n").config
+    assert resolve_agent(explicit_none, "jules") is AgentName.NONE
+    assert resolve_agent(parse_repo_config("agent: codex\n").config, "jules") is AgentName.CODEX
+
+
+def test_file_image_wins_over_the_rollout_annotation() -> None:
+    unset = DEFAULT_CONFIG
+    assert resolve_image(unset, "ghcr.io/a/b:{sha}") == "ghcr.io/a/b:{sha}"
+    assert resolve_image(unset, "ghcr.io/a/b:latest") is None
+    configured = parse_repo_config("image: ghcr.io/acme/web:{sha}\n").config
+    assert resolve_image(configured, "ghcr.io/a/b:{sha}") == "ghcr.io/acme/web:{sha}"
