@@ -14,7 +14,7 @@ import jwt
 from cachetools import LRUCache, TTLCache
 
 from app.errors import ConfigError, PermanentError
-from app.github.http import GitHubClient
+from app.github.http import GitHubClient, TokenProvider
 from app.metrics import Metrics
 from app.settings import Settings
 
@@ -54,7 +54,13 @@ class GitHubApp:
         self._jwt = (token, float(expires))
         return token
 
-    def client(self, oauth_token: str | None = None, *, cache_key: int | None = None) -> GitHubClient:
+    def client(
+        self,
+        oauth_token: str | None = None,
+        *,
+        cache_key: int | None = None,
+        token_provider: TokenProvider | None = None,
+    ) -> GitHubClient:
         cache = None
         if cache_key is not None:
             cache = self._etag_caches.get(cache_key)
@@ -68,6 +74,7 @@ class GitHubApp:
             timeout=self._settings.github_timeout_seconds,
             metrics=self._metrics,
             label=str(cache_key) if cache_key is not None else "",
+            token_provider=token_provider,
         )
 
     async def installation_token(self, installation_id: int) -> str:
@@ -93,9 +100,13 @@ class GitHubApp:
             self._tokens[installation_id] = (answer["token"], expires)
             return str(answer["token"])
 
-    async def installation_client(self, installation_id: int) -> GitHubClient:
-        token = await self.installation_token(installation_id)
-        return self.client(token, cache_key=installation_id)
+    def installation_client(self, installation_id: int) -> GitHubClient:
+        """A client acting as the installation; its token is fetched (or reused) at the first request."""
+
+        async def token() -> str:
+            return await self.installation_token(installation_id)
+
+        return self.client(cache_key=installation_id, token_provider=token)
 
     async def installation_for_repo(self, full_name: str) -> int | None:
         """The installation covering ``owner/repo``, or None when the App is not installed there."""

@@ -30,6 +30,7 @@ BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 
 Sleep = Callable[[float], Awaitable[None]]
+TokenProvider = Callable[[], Awaitable[str]]
 
 
 def backoff_delay(attempt: int) -> float:
@@ -71,12 +72,22 @@ class GitHubClient(gh_aiohttp.GitHubAPI):
         metrics: Metrics | None = None,
         label: str = "",
         sleep: Sleep = asyncio.sleep,
+        token_provider: TokenProvider | None = None,
     ) -> None:
         super().__init__(session, USER_AGENT, oauth_token=oauth_token, cache=cache, base_url=base_url)
+        self._token_provider = token_provider
         self._timeout = timeout
         self._metrics = metrics
         self._label = label
         self._sleep_fn = sleep
+
+    async def _make_request(self, *args: Any, **kwargs: Any) -> tuple[bytes, str | None, int]:
+        # Installation tokens are fetched on the first request, not when the client is made: most
+        # deliveries need no GitHub call at all, and a deleted installation has no token to give.
+        explicit = kwargs.get("jwt") is not None or kwargs.get("oauth_token") is not None
+        if self._token_provider is not None and not explicit:
+            self.oauth_token = await self._token_provider()
+        return await super()._make_request(*args, **kwargs)
 
     async def _request(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""

@@ -1,0 +1,92 @@
+"""``create_app(settings)``: routes, middlewares, and the lifecycle of the shared services.
+
+Nothing runs at import time. The store, the HTTP session, the GitHub App, the Kubernetes client and the
+job workers are created in the app's cleanup context and closed (workers drained) on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+
+from app.github.webhook import WebhookIntake
+from app.metrics import Metrics
+from app.services import SERVICES, Services, start_services, stop_services
+from app.settings import Settings
+from app.web import json_error
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+READY_TIMEOUT = 2.0
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure becomes JSON with a reason: HTTP errors keep their status, bugs are logged."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return json_error(exc.status, exc.reason)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return json_error(500, "internal error; the details are in Fixloop's log")
+
+
+def create_app(settings: Settings, *, metrics: Metrics | None = None) -> web.Application:
+    app = web.Application(middlewares=[errors_middleware])
+    app[SETTINGS] = settings
+    app[METRICS] = metrics or Metrics()
+    app.cleanup_ctx.append(_lifecycle)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_endpoint)
+    app.router.add_post("/github/webhook", github_webhook)
+    return app
+
+
+SETTINGS = web.AppKey("settings", Settings)
+METRICS = web.AppKey("metrics", Metrics)
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    services = await start_services(app[SETTINGS], app[METRICS])
+    app[SERVICES] = services
+    try:
+        yield
+    finally:
+        await stop_services(services)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    services: Services = request.app[SERVICES]
+    try:
+        async with asyncio.timeout(READY_TIMEOUT):
+            await services.store.ping()
+    except Exception as exc:  # any failure means "not ready"; the reason goes to the prober
+        return json_error(503, f"store unreachable: {type(exc).__name__}")
+    return web.json_response({"status": "ready"})
+
+
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    services: Services = request.app[SERVICES]
+    await services.refresh_gauges()
+    body = services.metrics.render()
+    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+
+
+async def github_webhook(request: web.Request) -> web.Response:
+    services: Services = request.app[SERVICES]
+    intake = WebhookIntake(services.settings.github_webhook_secret.get(), services, services.metrics)
+    return await intake.handle(request)

@@ -1,0 +1,84 @@
+"""The process's shared services, created once at start and injected everywhere (no globals)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from app.github.app import GitHubApp
+from app.jobs import JobRunner
+from app.loop.jobs import job_handlers
+from app.metrics import Metrics
+from app.settings import Settings
+from app.store import Store, open_store
+
+log = logging.getLogger(__name__)
+
+DRAIN_TIMEOUT = 20.0
+HTTP_TIMEOUT = aiohttp.ClientTimeout(total=60, connect=10)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    metrics: Metrics
+    store: Store
+    session: aiohttp.ClientSession
+    github: GitHubApp
+    runner: JobRunner | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def submit(self, kind: str, key: str, payload: dict[str, Any]) -> tuple[int, bool]:
+        """Store a job durably, then wake a worker: the caller may acknowledge once this returns."""
+        job_id, created = await self.store.enqueue(kind, key, payload)
+        if created and self.runner is not None:
+            self.runner.wake()
+        return job_id, created
+
+    async def refresh_gauges(self) -> None:
+        for status, count in (await self.store.queue_depth()).items():
+            self.metrics.queue_depth.labels(status).set(count)
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def worker_prefix() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+async def start_services(settings: Settings, metrics: Metrics) -> Services:
+    store = await open_store(settings.database_url)
+    session = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
+    services = Services(
+        settings=settings,
+        metrics=metrics,
+        store=store,
+        session=session,
+        github=GitHubApp(settings, session, metrics),
+    )
+    services.runner = JobRunner(
+        store,
+        job_handlers(services),
+        concurrency=settings.workers,
+        lease_seconds=settings.job_lease_seconds,
+        max_attempts=settings.job_max_attempts,
+        metrics=metrics,
+        worker_prefix=worker_prefix(),
+    )
+    services.runner.start()
+    log.info("fixloop started", extra={"fields": {"database": settings.database_url.split(":")[0]}})
+    return services
+
+
+async def stop_services(services: Services) -> None:
+    if services.runner is not None:
+        await services.runner.stop(DRAIN_TIMEOUT)
+    await services.session.close()
+    await services.store.close()

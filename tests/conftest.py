@@ -1,0 +1,9 @@
+"""Project-wide fixtures: the three shared fakes, the store engines, and the app harness."""
+
+from __future__ import annotations
+
+pytest_plugins = [
+    "tests.fakes.github",
+    "tests.store.fixtures",
+    "tests.harness",
+]

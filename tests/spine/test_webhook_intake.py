@@ -1,0 +1,97 @@
+"""POST /github/webhook: verified, bounded, stored as one job per delivery, acknowledged at once."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from tests.fakes.webhooks import load_fixture, sign, webhook_headers
+from tests.harness import WEBHOOK_SECRET, AppHarness
+
+
+async def test_signed_ping_is_answered(app_harness: AppHarness) -> None:
+    response = await app_harness.post_webhook("ping", load_fixture("ping", None))
+    assert response.status == 200
+    assert (await response.json())["msg"] == "pong"
+
+
+async def test_unsigned_delivery_is_401_with_reason(app_harness: AppHarness) -> None:
+    body = json.dumps(load_fixture("issues", "opened")).encode()
+    headers = webhook_headers("issues", body, WEBHOOK_SECRET)
+    del headers["X-Hub-Signature-256"]
+    response = await app_harness.client.post("/github/webhook", data=body, headers=headers)
+    assert response.status == 401
+    assert "missing X-Hub-Signature-256" in (await response.json())["error"]
+
+
+async def test_wrongly_signed_delivery_is_401(app_harness: AppHarness) -> None:
+    payload = load_fixture("issues", "opened")
+    response = await app_harness.post_webhook("issues", payload, secret="not-the-secret")
+    assert response.status == 401
+    assert "does not match" in (await response.json())["error"]
+    assert await app_harness.services.store.list_jobs() == []
+
+
+async def test_sha1_only_signature_is_refused(app_harness: AppHarness) -> None:
+    body = b"{}"
+    headers = webhook_headers("issues", body, WEBHOOK_SECRET)
+    headers["X-Hub-Signature-256"] = "sha1=" + sign(body, WEBHOOK_SECRET).removeprefix("sha256=")
+    response = await app_harness.client.post("/github/webhook", data=body, headers=headers)
+    assert response.status == 401
+
+
+async def test_body_over_25_mb_is_413(app_harness: AppHarness) -> None:
+    body = b"{" + b" " * (30 * 1024 * 1024) + b"}"
+    headers = webhook_headers("issues", body, WEBHOOK_SECRET)
+    response = await app_harness.client.post("/github/webhook", data=body, headers=headers)
+    assert response.status == 413
+    assert "25 MB" in (await response.json())["error"]
+
+
+async def test_signed_but_not_json_is_400(app_harness: AppHarness) -> None:
+    body = b"not json"
+    response = await app_harness.client.post(
+        "/github/webhook", data=body, headers=webhook_headers("issues", body, WEBHOOK_SECRET)
+    )
+    assert response.status == 400
+    assert "not JSON" in (await response.json())["error"]
+
+
+async def test_missing_delivery_header_is_400(app_harness: AppHarness) -> None:
+    body = b"{}"
+    headers = webhook_headers("issues", body, WEBHOOK_SECRET)
+    del headers["X-GitHub-Delivery"]
+    response = await app_harness.client.post("/github/webhook", data=body, headers=headers)
+    assert response.status == 400
+
+
+async def test_delivery_is_stored_as_a_job_and_acknowledged(app_harness: AppHarness) -> None:
+    delivery = str(uuid.uuid4())
+    response = await app_harness.post_webhook("issues", load_fixture("issues", "opened"), delivery=delivery)
+    assert response.status == 202
+    answer = await response.json()
+    assert answer["outcome"] == "queued"
+    job = await app_harness.services.store.get_job(answer["job"])
+    assert job is not None and job.key == delivery and job.payload["event"] == "issues"
+
+
+async def test_redelivery_of_the_same_delivery_is_one_job(app_harness: AppHarness) -> None:
+    delivery = str(uuid.uuid4())
+    payload = load_fixture("issues", "opened")
+    first = await (await app_harness.post_webhook("issues", payload, delivery=delivery)).json()
+    second = await (await app_harness.post_webhook("issues", payload, delivery=delivery)).json()
+    assert second == {"job": first["job"], "outcome": "duplicate"}
+    jobs = [j for j in await app_harness.services.store.list_jobs() if j.key == delivery]
+    assert len(jobs) == 1
+
+
+async def test_installation_event_runs_its_handler_through_the_queue(app_harness: AppHarness) -> None:
+    payload = load_fixture("installation", "created")
+    response = await app_harness.post_webhook("installation", payload)
+    job_id = (await response.json())["job"]
+    await app_harness.drain()
+    job = await app_harness.services.store.get_job(job_id)
+    assert job is not None and job.status == "done", job
+    handler = "handler:app.loop.installations.note_installation_change"
+    step = await app_harness.services.store.get_step(job_id, handler)
+    assert step == {}
