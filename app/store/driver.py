@@ -100,6 +100,19 @@ class _SqliteConn:
         return _first(await self.fetch(sql, *args))
 
 
+async def _open_sqlite(path: str) -> aiosqlite.Connection:
+    pending = aiosqlite.connect(path, isolation_level=None)
+    try:
+        return await pending
+    except BaseException:
+        # aiosqlite stops its worker thread without waiting for it; wait here, or the thread may
+        # report to an event loop that has been closed in the meantime.
+        thread = getattr(pending, "_thread", None)
+        if thread is not None:
+            await asyncio.to_thread(thread.join, 5)
+        raise
+
+
 class SqliteDriver:
     engine = "sqlite"
     skip_locked = ""
@@ -112,7 +125,7 @@ class SqliteDriver:
     @classmethod
     async def connect(cls, path: str, *, busy_timeout_ms: int = 10_000) -> SqliteDriver:
         with _sqlite_errors():
-            db = await aiosqlite.connect(path, isolation_level=None)
+            db = await _open_sqlite(path)
             try:
                 db.row_factory = sqlite3.Row
                 # Fetch each PRAGMA's answer: a cursor left open keeps a read snapshot, and a later
