@@ -33,6 +33,7 @@ class GitHubApp:
         self._session = session
         self._metrics = metrics
         self._jwt: tuple[str, float] | None = None
+        self._slug = ""
         self._tokens: dict[int, tuple[str, float]] = {}
         self._token_locks: dict[int, asyncio.Lock] = {}
         self._etag_caches: LRUCache[int, MutableMapping[Any, Any]] = LRUCache(maxsize=1024)
@@ -126,6 +127,13 @@ class GitHubApp:
             found = None
         self._repo_installations[full_name] = found
         return found
+
+    async def slug(self) -> str:
+        """The App's slug (it comments as ``<slug>[bot]``), from ``GET /app``, asked once per process."""
+        if not self._slug:
+            answer = await self.client().getitem("/app", jwt=self.app_jwt())
+            self._slug = str(answer["slug"])
+        return self._slug
 
     def forget_installation(self, installation_id: int) -> None:
         """Drop cached state of an installation (uninstalled, suspended, or its token was refused)."""
