@@ -25,8 +25,8 @@ class IncidentState:
     images: dict[str, str] = field(default_factory=dict)  # canary container -> image
     evidence: dict[str, Any] | None = None  # Evidence.to_dict() of the latest analysed failure
     verdict: dict[str, Any] | None = None  # Verdict.to_dict()
-    signatures: list[str] = field(default_factory=list)  # canary-only error templates
-    counts: dict[str, int] = field(default_factory=dict)  # template -> canary count, for "count jumps"
+    learned: dict[str, Any] = field(default_factory=dict)  # LearnedSummary: what the issue already said
+    evidence_at: float = 0.0  # when the evidence was last collected
     events: list[str] = field(default_factory=list)  # notification events seen, bounded
     status_comment_id: int | None = None
     handoff: dict[str, Any] = field(default_factory=dict)  # agent, outcome, detail, at
@@ -35,6 +35,7 @@ class IncidentState:
     milestones: dict[str, float] = field(default_factory=dict)  # failure, issue, pr, merge, verified
     llm_tokens: int = 0
     gaps: list[str] = field(default_factory=list)
+    work: dict[str, Any] = field(default_factory=dict)  # the job holding the incident (app.loop.work)
 
     @classmethod
     def of(cls, incident: Incident) -> IncidentState:

@@ -1,0 +1,69 @@
+"""GitHub Deployments for a merged fix: created once per merge SHA, their status kept true to the canary."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import gidgethub
+
+from app.github.http import GitHubClient
+from app.loop.incidents import IncidentState, save
+from app.loop.issue_ops import split_repo
+from app.store import Incident
+
+if TYPE_CHECKING:
+    from app.services import Services
+
+log = logging.getLogger(__name__)
+
+
+async def create_deployment(
+    services: Services, gh: GitHubClient, incident: Incident, *, sha: str, environment: str
+) -> Incident:
+    """One Deployment for the merge SHA (payload: the incident id; no auto-merge, no required contexts)."""
+    state = IncidentState.of(incident)
+    if state.fix.get("deployment_id") and state.fix.get("sha") == sha:
+        return incident
+    answer = await gh.post(
+        "/repos/{owner}/{repo}/deployments",
+        url_vars=split_repo(incident.repo),
+        data={
+            "ref": sha,
+            "environment": environment,
+            "auto_merge": False,
+            "required_contexts": [],  # the merge already passed the repository's checks
+            "payload": {"fixloop_incident": incident.id},
+            "description": f"Fixloop: fix for incident {incident.id} through the canary",
+            "transient_environment": False,
+            "production_environment": False,
+        },
+    )
+    state.fix.update({"deployment_id": int(answer["id"]), "environment": environment, "sha": sha})
+    incident = await save(services, incident, state)
+    return await set_deployment_state(services, gh, incident, "in_progress")
+
+
+async def set_deployment_state(
+    services: Services, gh: GitHubClient, incident: Incident, new_state: str
+) -> Incident:
+    """Record ``in_progress`` / ``success`` / ``failure`` on the fix's Deployment, when there is one."""
+    state = IncidentState.of(incident)
+    deployment_id = state.fix.get("deployment_id")
+    if not deployment_id or state.fix.get("deployment_state") == new_state:
+        return incident
+    try:
+        await gh.post(
+            "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses",
+            url_vars={**split_repo(incident.repo), "deployment_id": str(deployment_id)},
+            data={
+                "state": new_state,
+                "description": f"Fixloop: canary {new_state.replace('_', ' ')}",
+                "log_url": f"{services.settings.public_url}/",
+            },
+        )
+    except gidgethub.BadRequest as exc:
+        log.warning("deployment %s status %s refused: %s", deployment_id, new_state, exc)
+        return incident
+    state.fix["deployment_state"] = new_state
+    return await save(services, incident, state)

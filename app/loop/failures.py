@@ -1,0 +1,162 @@
+"""A canary failed: one incident per fingerprint, evidence, analysis, one issue, a hand-off.
+
+Argo sends several notifications per failure (aborted, analysis-run-failed, retries). The first job to
+claim the incident does the work; later ones only refresh the status comment, or add a comment when the
+evidence shows something new.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from app.analysis.evidence import Evidence, evidence_from_dict
+from app.analysis.verdict import Verdict
+from app.github.http import GitHubClient
+from app.logs import log_context
+from app.loop import issue_ops
+from app.loop.analysis_step import analyse_evidence, collect_for
+from app.loop.handoff import hand_off
+from app.loop.incidents import IncidentState, move, save
+from app.loop.mapping import Mapping
+from app.loop.render_comments import LearnedSummary, diff_learned, render_recurrence_comment
+from app.loop.render_issue import issue_title, render_issue_body
+from app.loop.repo_config import RepoConfig
+from app.loop.stages import Stage
+from app.loop.status import refresh_status
+from app.loop.work import claim_incident, release_incident
+from app.rollouts.model import RolloutView, fingerprint
+from app.rollouts.notification import Notification
+from app.store import Incident
+
+if TYPE_CHECKING:
+    from app.jobs import JobContext
+    from app.services import Services
+
+log = logging.getLogger(__name__)
+
+RECOLLECT_AFTER = 600.0  # seconds: a repeated notification re-reads the evidence at most this often
+OPEN_STAGES = frozenset({Stage.ISSUE_OPEN, Stage.AGENT_WORKING, Stage.PR_OPEN, Stage.NEEDS_HUMAN})
+
+
+async def on_failure(
+    services: Services, ctx: JobContext, notification: Notification, view: RolloutView, mapping: Mapping
+) -> None:
+    key = fingerprint(view)
+    if await services.store.is_muted(key) or await services.store.is_muted(str(view.ref)):
+        log.info("failure of %s muted (/fixloop ignore): no incident", view.ref)
+        return
+    incident, created = await services.store.get_or_create_incident(
+        key,
+        namespace=view.namespace,
+        rollout=view.name,
+        repo=mapping.repo,
+        installation_id=mapping.installation_id,
+        stage=Stage.DETECTED.value,
+        data=_initial_state(view).to_dict(),
+    )
+    if created:
+        await services.store.record_transition(incident.id, None, Stage.DETECTED.value, notification.event)
+    ctx.bind(incident=incident.id)
+    with log_context(incident=incident.id):
+        claimed = await claim_incident(services, incident, ctx.job.id)
+        if claimed is None:
+            log.info("incident %s is being handled by another job", incident.id)
+            return
+        gh = services.github.installation_client(mapping.installation_id)
+        incident = await advance(services, gh, claimed, notification, view)
+        await release_incident(services, incident, ctx.job.id)
+
+
+def _initial_state(view: RolloutView) -> IncidentState:
+    state = IncidentState(revision=view.current_pod_hash, images=dict(view.containers))
+    state.reach("failure")
+    return state
+
+
+async def advance(
+    services: Services, gh: GitHubClient, incident: Incident, notification: Notification, view: RolloutView
+) -> Incident:
+    config = (await issue_ops.read_repo_config(gh, incident.repo)).config
+    state = IncidentState.of(incident)
+    state.note_event(notification.event.value)
+    if Stage(incident.stage) is Stage.DETECTED:
+        evidence = await collect_for(services, view, notification)
+        verdict = await analyse_evidence(services, evidence, config, state)
+        incident = await record_analysis(services, incident, state, evidence, verdict)
+    if Stage(incident.stage) is Stage.ANALYSED:
+        incident = await open_issue(services, gh, incident, config)
+        return await hand_off(services, gh, incident, config, view=view)
+    if Stage(incident.stage) in OPEN_STAGES:
+        incident = await note_recurrence(
+            services, gh, incident, state, config=config, notification=notification, view=view
+        )
+        return await refresh_status(services, gh, incident, config)
+    return await save(services, incident, state)
+
+
+async def record_analysis(
+    services: Services, incident: Incident, state: IncidentState, evidence: Evidence, verdict: Verdict
+) -> Incident:
+    state.evidence = evidence.to_dict()
+    state.verdict = verdict.to_dict()
+    state.gaps = list(evidence.gaps)
+    state.learned = LearnedSummary.from_evidence(evidence).to_dict()
+    state.evidence_at = time.time()
+    await services.store.add_audit(incident.id, "analysis", {"source": verdict.source, **verdict.audit})
+    return await move(services, incident, Stage.ANALYSED, f"analysed ({verdict.source})", state)
+
+
+async def open_issue(
+    services: Services, gh: GitHubClient, incident: Incident, config: RepoConfig
+) -> Incident:
+    """Open the issue once: a crash after creating it is healed by finding it by its hidden marker."""
+    state = IncidentState.of(incident)
+    evidence = evidence_from_dict(state.evidence or {})
+    verdict = Verdict(
+        **{**(state.verdict or {}), "evidence": tuple((state.verdict or {}).get("evidence", ()))}
+    )
+    number = incident.issue_number or await issue_ops.find_issue_by_marker(
+        gh, incident.repo, incident.id, await services.github.slug()
+    )
+    if number is None:
+        labels = list(config.labels)
+        await issue_ops.ensure_labels(gh, incident.repo, labels)
+        body = render_issue_body(
+            incident_id=incident.id,
+            evidence=evidence,
+            verdict=verdict,
+            config=config,
+            attempt=incident.attempt,
+        )
+        number = await issue_ops.create_issue(gh, incident.repo, issue_title(verdict, evidence), body, labels)
+    state.reach("issue")
+    incident = await move(
+        services, incident, Stage.ISSUE_OPEN, f"issue #{number} opened", state, issue_number=number
+    )
+    return await refresh_status(services, gh, incident, config)
+
+
+async def note_recurrence(
+    services: Services,
+    gh: GitHubClient,
+    incident: Incident,
+    state: IncidentState,
+    *,
+    config: RepoConfig,
+    notification: Notification,
+    view: RolloutView,
+) -> Incident:
+    """Comment only when the evidence shows something new; otherwise just remember the event."""
+    if time.time() - state.evidence_at < RECOLLECT_AFTER or incident.issue_number is None:
+        return await save(services, incident, state)
+    evidence = await collect_for(services, view, notification)
+    previous = LearnedSummary.from_dict(state.learned) if state.learned else None
+    learned = diff_learned(previous, evidence)
+    state.evidence_at = time.time()
+    if learned:
+        body = render_recurrence_comment(learned, evidence, attempt=incident.attempt)
+        await issue_ops.comment(gh, incident.repo, incident.issue_number, body)
+        state.learned = LearnedSummary.from_evidence(evidence).to_dict()
+    return await save(services, incident, state)

@@ -1,0 +1,138 @@
+"""Hand the issue to the chosen agent, by the agent's documented trigger, and say plainly when it fails.
+
+Copilot is assigned through the REST assignees endpoint with ``agent_assignment``, and Jules reacts to a
+``jules`` label: both only when done with a user-to-server token (an installation's request is refused
+or ignored). A refused hand-off is explained in the status comment, the issue gets ``needs-human``, and
+nothing is retried blindly.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import gidgethub
+
+from app.analysis.evidence import evidence_from_dict
+from app.analysis.verdict import verdict_from_dict
+from app.errors import PermanentError
+from app.github.http import GitHubClient
+from app.loop import issue_ops
+from app.loop.incidents import IncidentState, move
+from app.loop.repo_config import AgentName, RepoConfig, resolve_agent
+from app.loop.stages import Stage
+from app.loop.status import refresh_status
+from app.loop.task import Handoff, plan_handoff, task_facts
+from app.rollouts.model import RolloutView
+from app.store import Incident
+
+if TYPE_CHECKING:
+    from app.services import Services
+
+log = logging.getLogger(__name__)
+
+NEEDS_HUMAN_LABEL = "needs-human"
+
+
+class HandoffRefused(PermanentError):
+    def __init__(self, outcome: str, problem: str) -> None:
+        super().__init__(problem)
+        self.outcome = outcome
+        self.problem = problem
+
+
+async def hand_off(
+    services: Services,
+    gh: GitHubClient,
+    incident: Incident,
+    config: RepoConfig,
+    *,
+    view: RolloutView | None,
+    agent: AgentName | None = None,
+) -> Incident:
+    agent = agent or resolve_agent(config, view.agent if view else None)
+    state = IncidentState.of(incident)
+    facts = task_facts(
+        evidence_from_dict(state.evidence or {}),
+        verdict_from_dict(state.verdict or {}),
+        config,
+        attempt=incident.attempt,
+    )
+    plan = plan_handoff(agent, facts, humans=config.assign_humans)
+    base_branch = (view.base_branch if view else "") or ""
+    try:
+        await _execute(services, gh, incident, plan, base_branch)
+    except HandoffRefused as exc:
+        return await _refused(services, gh, incident, config, agent=agent, exc=exc)
+    services.metrics.handoffs.labels(agent.value, "ok").inc()
+    state.handoff = {"agent": agent.value, "outcome": "ok", "at": time.time()}
+    await services.store.add_audit(incident.id, "handoff", state.handoff)
+    target = Stage.ISSUE_OPEN if agent is AgentName.NONE else Stage.AGENT_WORKING
+    incident = await move(services, incident, target, f"handed to {agent.value}", state)
+    return await refresh_status(services, gh, incident, config)
+
+
+async def _refused(
+    services: Services,
+    gh: GitHubClient,
+    incident: Incident,
+    config: RepoConfig,
+    *,
+    agent: AgentName,
+    exc: HandoffRefused,
+) -> Incident:
+    log.warning("hand-off to %s refused: %s", agent.value, exc.problem)
+    services.metrics.handoffs.labels(agent.value, exc.outcome).inc()
+    state = IncidentState.of(incident)
+    state.handoff = {"agent": agent.value, "outcome": exc.outcome, "problem": exc.problem, "at": time.time()}
+    await services.store.add_audit(incident.id, "handoff", state.handoff)
+    if incident.issue_number is not None:
+        await issue_ops.ensure_labels(gh, incident.repo, [NEEDS_HUMAN_LABEL])
+        await issue_ops.add_labels(gh, incident.repo, incident.issue_number, [NEEDS_HUMAN_LABEL])
+    incident = await move(
+        services, incident, Stage.NEEDS_HUMAN, f"hand-off to {agent.value}: {exc.outcome}", state
+    )
+    return await refresh_status(services, gh, incident, config, exc.problem)
+
+
+async def _execute(
+    services: Services, gh: GitHubClient, incident: Incident, plan: Handoff, base: str
+) -> None:
+    assert incident.issue_number is not None
+    number = incident.issue_number
+    client = gh
+    if plan.user_token:
+        token = await services.user_tokens.token_for_installation(incident.installation_id or 0)
+        if token is None:
+            raise HandoffRefused(
+                "no_user_token",
+                f"{plan.agent.value} only accepts work from a user: nobody has authorised Fixloop yet. "
+                "A user with write access (and, for Copilot, a Copilot seat) signs in once with GitHub.",
+            )
+        client = services.github.client(token)
+    try:
+        if plan.assignees:
+            await _assign(client, incident.repo, number, plan, base)
+        if plan.labels:
+            await issue_ops.add_labels(client, incident.repo, number, list(plan.labels))
+        if plan.comment:
+            await issue_ops.comment(client, incident.repo, number, plan.comment)
+    except gidgethub.BadRequest as exc:
+        raise HandoffRefused(f"http_{exc.status_code.value}", f"GitHub refused the hand-off: {exc}") from exc
+
+
+async def _assign(client: GitHubClient, repo: str, number: int, plan: Handoff, base: str) -> None:
+    body: dict[str, Any] = {"assignees": list(plan.assignees)}
+    if plan.agent is AgentName.COPILOT:
+        assignment: dict[str, str] = {"target_repo": repo}
+        if base:
+            assignment["base_branch"] = base
+        if plan.custom_instructions:
+            assignment["custom_instructions"] = plan.custom_instructions
+        body["agent_assignment"] = assignment
+    await client.post(
+        "/repos/{owner}/{repo}/issues/{issue_number}/assignees",
+        url_vars={**issue_ops.split_repo(repo), "issue_number": str(number)},
+        data=body,
+    )

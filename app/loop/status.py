@@ -1,0 +1,90 @@
+"""The incident's single status comment, rebuilt from the store and edited in place."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from app.github.http import GitHubClient
+from app.loop.incidents import IncidentState, save
+from app.loop.issue_ops import upsert_marked_comment
+from app.loop.markers import STATUS_MARKER
+from app.loop.render_status import DeploymentView, LinkedPR, PrState, StatusView, render_status_comment
+from app.loop.repo_config import RepoConfig
+from app.loop.stages import Stage, Transition
+from app.store import Incident
+
+if TYPE_CHECKING:
+    from app.services import Services
+
+OAUTH_START = "/github/oauth/start"
+
+
+async def status_view(
+    services: Services, incident: Incident, config: RepoConfig, problem: str = ""
+) -> StatusView:
+    state = IncidentState.of(incident)
+    stored = await services.store.list_transitions(incident.id)
+    transitions = [
+        Transition(
+            src=Stage(t.from_stage) if t.from_stage else Stage.DETECTED,
+            dst=Stage(t.to_stage),
+            cause=t.cause,
+            at=datetime.fromtimestamp(t.at, UTC),
+            attempt=incident.attempt,
+        )
+        for t in stored
+    ]
+    prs = [
+        LinkedPR(
+            number=int(number),
+            url=str(pr.get("url", "")),
+            state=PrState(pr.get("state", "open")),
+            title=str(pr.get("title", "")),
+            author=str(pr.get("author", "")),
+            checks=str(pr.get("checks", "")),
+        )
+        for number, pr in sorted(state.prs.items(), key=lambda item: int(item[0]))
+    ]
+    deployment = None
+    if state.fix.get("deployment_id"):
+        deployment = DeploymentView(
+            environment=str(state.fix.get("environment", "")),
+            state=str(state.fix.get("deployment_state", "in_progress")),
+            sha=str(state.fix.get("sha", "")),
+        )
+    needs_token = state.handoff.get("outcome") == "no_user_token"
+    return StatusView(
+        incident_id=incident.id,
+        stage=Stage(incident.stage),
+        attempt=incident.attempt,
+        max_attempts=config.max_attempts,
+        transitions=transitions,
+        prs=prs,
+        deployment=deployment,
+        problem=problem or str(state.handoff.get("problem", "")),
+        oauth_url=services.settings.public_url + OAUTH_START if needs_token else "",
+    )
+
+
+async def refresh_status(
+    services: Services, gh: GitHubClient, incident: Incident, config: RepoConfig, problem: str = ""
+) -> Incident:
+    """Edit (or create once) the status comment; remember its id so later edits need no lookup."""
+    if incident.issue_number is None:
+        return incident
+    body = render_status_comment(await status_view(services, incident, config, problem))
+    state = IncidentState.of(incident)
+    comment_id = await upsert_marked_comment(
+        gh,
+        incident.repo,
+        incident.issue_number,
+        body,
+        marker=STATUS_MARKER,
+        app_slug=await services.github.slug(),
+        known_id=state.status_comment_id,
+    )
+    if comment_id == state.status_comment_id:
+        return incident
+    state.status_comment_id = comment_id
+    return await save(services, incident, state)

@@ -1,0 +1,102 @@
+"""The canary's verdict on the fix: completed with the fix → verified and closed; another revision
+completed → superseded; progress events are recorded in the incident's audit trail."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from app.analysis.evidence import evidence_from_dict
+from app.github.http import GitHubClient
+from app.loop import issue_ops
+from app.loop.analysis_step import collect_for
+from app.loop.deployments import set_deployment_state
+from app.loop.incidents import IncidentState, move
+from app.loop.mapping import Mapping
+from app.loop.render_comments import render_verified_comment
+from app.loop.stages import TERMINAL, Stage
+from app.loop.status import refresh_status
+from app.rollouts.model import RolloutView
+from app.rollouts.notification import Notification
+from app.store import Incident
+
+if TYPE_CHECKING:
+    from app.jobs import JobContext
+    from app.services import Services
+
+log = logging.getLogger(__name__)
+
+LIVE = [s.value for s in Stage if s not in TERMINAL]
+
+
+def carries_fix(view: RolloutView, state: IncidentState) -> bool:
+    """Whether the Rollout's current revision is the one Fixloop sent through the canary for the fix."""
+    sha = str(state.fix.get("sha", ""))
+    if not sha:
+        return False
+    if state.fix.get("mode") == "retry":
+        return view.current_pod_hash == state.revision  # same revision, re-run after a config fix
+    if view.fix_sha == sha and view.current_pod_hash != state.revision:
+        return True
+    return any(sha in image or sha[:12] in image for image in view.containers.values())
+
+
+async def on_completed(
+    services: Services, ctx: JobContext, notification: Notification, view: RolloutView, mapping: Mapping
+) -> None:
+    for incident in await services.store.list_incidents(
+        namespace=view.namespace, rollout=view.name, stages=LIVE
+    ):
+        state = IncidentState.of(incident)
+        gh = services.github.installation_client(mapping.installation_id)
+        if Stage(incident.stage) is Stage.REDEPLOYING and carries_fix(view, state):
+            await verified(services, ctx, incident, view, notification)
+        elif view.current_pod_hash != state.revision and Stage(incident.stage) is not Stage.REDEPLOYING:
+            incident = await move(
+                services,
+                incident,
+                Stage.SUPERSEDED,
+                f"revision {view.current_pod_hash} completed without the fix",
+            )
+            config = (await issue_ops.read_repo_config(gh, incident.repo)).config
+            await refresh_status(services, gh, incident, config)
+
+
+async def verified(
+    services: Services, ctx: JobContext, incident: Incident, view: RolloutView, notification: Notification
+) -> None:
+    gh = services.github.installation_client(incident.installation_id or 0)
+    state = IncidentState.of(incident)
+    new_evidence = await collect_for(services, view, notification)
+    original = evidence_from_dict(state.evidence or {})
+    sha = str(state.fix.get("sha", ""))
+    fix_pr = state.fix.get("pr")
+    await set_deployment_state(services, gh, incident, "success")
+    if incident.issue_number is not None:
+        body = render_verified_comment(original, new_evidence, fix_pr=fix_pr, sha=sha)
+        await ctx.step(f"verified-comment:{incident.id}", lambda: _comment(gh, incident, body))
+        await issue_ops.update_issue(
+            gh, incident.repo, incident.issue_number, state="closed", state_reason="completed"
+        )
+    state.reach("verified")
+    incident = await move(
+        services, incident, Stage.VERIFIED, f"canary {view.current_pod_hash} completed", state
+    )
+    config = (await issue_ops.read_repo_config(gh, incident.repo)).config
+    await refresh_status(services, gh, incident, config)
+
+
+async def _comment(gh: GitHubClient, incident: Incident, body: str) -> dict[str, int]:
+    assert incident.issue_number is not None
+    return {"id": await issue_ops.comment(gh, incident.repo, incident.issue_number, body)}
+
+
+async def on_progress(
+    services: Services, ctx: JobContext, notification: Notification, view: RolloutView, mapping: Mapping
+) -> None:
+    """Updates, steps and pauses change no stage; they are kept in the audit trail of live incidents."""
+    for incident in await services.store.list_incidents(
+        namespace=view.namespace, rollout=view.name, stages=LIVE
+    ):
+        detail = {"event": notification.event.value, "revision": view.current_pod_hash, "phase": view.phase}
+        await services.store.add_audit(incident.id, "rollout", detail)

@@ -1,0 +1,50 @@
+"""One worker at a time per incident: Argo sends several notifications per failure, often at once.
+
+The first job to claim the incident does the work (collect evidence, analyse, open the issue); the others
+see a live claim and stop, since the claimer will produce the same result. A claim expires, so a job that
+died mid-work (SIGKILL) is taken over by its own retry or by the next notification.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from app.store import Incident, StaleIncident
+
+if TYPE_CHECKING:
+    from app.services import Services
+
+CLAIM_SECONDS = 300.0
+
+
+def _claim_of(incident: Incident) -> tuple[int | None, float]:
+    work = incident.data.get("work") or {}
+    return work.get("job"), float(work.get("until", 0))
+
+
+async def claim_incident(services: Services, incident: Incident, job_id: int) -> Incident | None:
+    """The incident with our claim on it, or None when another live job holds it."""
+    holder, until = _claim_of(incident)
+    now = time.time()
+    if holder not in (None, job_id) and until > now:
+        return None
+    data = {**incident.data, "work": {"job": job_id, "until": now + CLAIM_SECONDS}}
+    try:
+        return await services.store.update_incident(incident.id, expected_version=incident.version, data=data)
+    except StaleIncident:
+        fresh = await services.store.get_incident(incident.id)
+        if fresh is None:
+            return None
+        holder, until = _claim_of(fresh)
+        if holder not in (None, job_id) and until > time.time():
+            return None
+        raise  # moved for another reason: the runner retries this job, which decides again
+
+
+async def release_incident(services: Services, incident: Incident, job_id: int) -> Incident:
+    holder, _ = _claim_of(incident)
+    if holder != job_id:
+        return incident
+    data = {k: v for k, v in incident.data.items() if k != "work"}
+    return await services.store.update_incident(incident.id, expected_version=incident.version, data=data)
