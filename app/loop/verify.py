@@ -52,14 +52,14 @@ async def on_completed(
         if Stage(incident.stage) is Stage.REDEPLOYING and carries_fix(view, state):
             await verified(services, ctx, incident, view, notification)
         elif view.current_pod_hash != state.revision and Stage(incident.stage) is not Stage.REDEPLOYING:
-            incident = await move(
+            superseded = await move(
                 services,
                 incident,
                 Stage.SUPERSEDED,
                 f"revision {view.current_pod_hash} completed without the fix",
             )
-            config = (await issue_ops.read_repo_config(gh, incident.repo)).config
-            await refresh_status(services, gh, incident, config)
+            config = (await issue_ops.read_repo_config(gh, superseded.repo)).config
+            await refresh_status(services, gh, superseded, config)
 
 
 async def verified(
