@@ -13,7 +13,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from app.github.webhook import WebhookIntake
+from app.loop.mapping import intake_mapping_problem
 from app.metrics import Metrics
+from app.rollouts.notification import Notification
+from app.rollouts.notify import NotifyIntake
 from app.services import SERVICES, Services, start_services, stop_services
 from app.settings import Settings
 from app.web import json_error
@@ -49,6 +52,7 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> web.App
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_endpoint)
     app.router.add_post("/github/webhook", github_webhook)
+    app.router.add_post("/rollouts/notify", rollouts_notify)
     return app
 
 
@@ -89,4 +93,14 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
 async def github_webhook(request: web.Request) -> web.Response:
     services: Services = request.app[SERVICES]
     intake = WebhookIntake(services.settings.github_webhook_secret.get(), services, services.metrics)
+    return await intake.handle(request)
+
+
+async def rollouts_notify(request: web.Request) -> web.Response:
+    services: Services = request.app[SERVICES]
+
+    async def mapping_problem(notification: Notification) -> str | None:
+        return await intake_mapping_problem(notification, services)
+
+    intake = NotifyIntake(services.settings.notify_token.get(), services, services.metrics, mapping_problem)
     return await intake.handle(request)

@@ -15,6 +15,7 @@ from app.github.app import GitHubApp
 from app.jobs import JobRunner
 from app.loop.jobs import job_handlers
 from app.metrics import Metrics
+from app.rollouts.kube import KubeClient
 from app.settings import Settings
 from app.store import Store, open_store
 
@@ -31,6 +32,7 @@ class Services:
     store: Store
     session: aiohttp.ClientSession
     github: GitHubApp
+    kube: KubeClient | None = None  # None: no cluster access configured or reachable at start
     runner: JobRunner | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -62,6 +64,7 @@ async def start_services(settings: Settings, metrics: Metrics) -> Services:
         store=store,
         session=session,
         github=GitHubApp(settings, session, metrics),
+        kube=await connect_kube(settings, metrics),
     )
     services.runner = JobRunner(
         store,
@@ -77,8 +80,20 @@ async def start_services(settings: Settings, metrics: Metrics) -> Services:
     return services
 
 
+async def connect_kube(settings: Settings, metrics: Metrics) -> KubeClient | None:
+    """The Kubernetes client, or None (logged) when no configuration can be loaded: the app still runs,
+    and every incident states that its cluster evidence is missing."""
+    try:
+        return await KubeClient.create(settings.kubeconfig or None, settings.kube_timeout_seconds, metrics)
+    except Exception as exc:  # any failure to load a kubeconfig means "no cluster access"
+        log.warning("no Kubernetes access: %s: %s", type(exc).__name__, exc)
+        return None
+
+
 async def stop_services(services: Services) -> None:
     if services.runner is not None:
         await services.runner.stop(DRAIN_TIMEOUT)
+    if services.kube is not None:
+        await services.kube.close()
     await services.session.close()
     await services.store.close()

@@ -70,7 +70,9 @@ async def on_failure(
 
 
 def _initial_state(view: RolloutView) -> IncidentState:
-    state = IncidentState(revision=view.current_pod_hash, images=dict(view.containers))
+    state = IncidentState(
+        revision=view.current_pod_hash, images=dict(view.containers), base_branch=view.base_branch
+    )
     state.reach("failure")
     return state
 

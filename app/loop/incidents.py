@@ -22,6 +22,7 @@ class IncidentState:
     """What the loop remembers about an incident, stored as ``Incident.data`` (JSON)."""
 
     revision: str = ""  # canary pod-template hash of the failure
+    base_branch: str = ""  # fixloop.dev/base-branch; empty: the repository's default branch
     images: dict[str, str] = field(default_factory=dict)  # canary container -> image
     evidence: dict[str, Any] | None = None  # Evidence.to_dict() of the latest analysed failure
     verdict: dict[str, Any] | None = None  # Verdict.to_dict()

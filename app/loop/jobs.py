@@ -7,19 +7,24 @@ from typing import TYPE_CHECKING
 from gidgethub.routing import Router
 
 from app.github.webhook import JOB_KIND as GITHUB_JOB
-from app.loop import installations
+from app.loop import installations, pulls
 from app.loop.dispatch import dispatch_github_job
+from app.loop.notifications import handle_notification_job
+from app.rollouts.notify import JOB_KIND as ROLLOUT_JOB
 
 if TYPE_CHECKING:
     from app.jobs import Handler, JobContext
     from app.services import Services
     from app.store import Job
 
-ROUTER = Router(installations.router)
+ROUTER = Router(installations.router, pulls.router)
 
 
 def job_handlers(services: Services) -> dict[str, Handler]:
     async def github(job: Job, ctx: JobContext) -> None:
         await dispatch_github_job(ROUTER, job, ctx, services)
 
-    return {GITHUB_JOB: github}
+    async def rollout(job: Job, ctx: JobContext) -> None:
+        await handle_notification_job(job, ctx, services)
+
+    return {GITHUB_JOB: github, ROLLOUT_JOB: rollout}

@@ -1,0 +1,151 @@
+"""Follow the fix: link pull requests to incidents, track their state and checks, act on the merge."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from gidgethub.routing import Router
+from gidgethub.sansio import Event
+
+from app.github.http import GitHubClient
+from app.loop import issue_ops
+from app.loop.incidents import IncidentState, move, save
+from app.loop.payloads import CommitResult, PullRequest
+from app.loop.redeploy import COMMIT_OK, COMMIT_OK_TTL, on_merged, send_image
+from app.loop.repo_config import RedeployMode
+from app.loop.stages import TERMINAL, Stage
+from app.loop.status import refresh_status
+from app.store import Incident
+
+if TYPE_CHECKING:
+    from app.services import Services
+
+log = logging.getLogger(__name__)
+router = Router()
+
+LIVE = [s.value for s in Stage if s not in TERMINAL]
+WAITING_FOR_PR = frozenset({Stage.ISSUE_OPEN, Stage.AGENT_WORKING, Stage.NEEDS_HUMAN})
+
+
+@router.register("pull_request", action="opened")
+@router.register("pull_request", action="reopened")
+@router.register("pull_request", action="edited")
+@router.register("pull_request", action="ready_for_review")
+@router.register("pull_request", action="converted_to_draft")
+@router.register("pull_request", action="synchronize")
+async def follow_pull_request(event: Event, gh: GitHubClient, *, services: Services) -> None:
+    pr = PullRequest.from_event(event)
+    incident = await linked_incident(services, gh, pr)
+    if incident is None:
+        return
+    incident = await track(services, incident, pr)
+    if Stage(incident.stage) in WAITING_FOR_PR and pr.state == "open":
+        state = IncidentState.of(incident)
+        state.reach("pr")
+        incident = await move(services, incident, Stage.PR_OPEN, f"pull request #{pr.number} opened", state)
+    await _refresh(services, gh, incident)
+
+
+@router.register("pull_request", action="closed")
+async def on_pull_request_closed(event: Event, gh: GitHubClient, *, services: Services) -> None:
+    pr = PullRequest.from_event(event)
+    incident = await linked_incident(services, gh, pr)
+    if incident is None:
+        return
+    incident = await track(services, incident, pr)
+    config = (await issue_ops.read_repo_config(gh, incident.repo)).config
+    base = IncidentState.of(incident).base_branch or _default_branch(event)
+    if pr.merged and pr.base_ref == base:
+        await on_merged(services, gh, incident, config, pr=pr.number, sha=pr.merge_commit_sha)
+        return
+    if not pr.merged and Stage(incident.stage) is Stage.PR_OPEN and not _open_prs(incident):
+        incident = await move(services, incident, config.on_pr_closed, f"#{pr.number} closed without merge")
+    await refresh_status(services, gh, incident, config)
+
+
+@router.register("check_suite", action="completed")
+@router.register("workflow_run", action="completed")
+async def on_commit_checked(event: Event, gh: GitHubClient, *, services: Services) -> None:
+    result = CommitResult.from_event(event)
+    if result.conclusion == "success":
+        await services.store.kv_set(COMMIT_OK, f"{result.repo}@{result.sha}", {"ok": True}, COMMIT_OK_TTL)
+    for incident in await services.store.list_incidents(repo=result.repo, stages=LIVE):
+        await _apply_commit_result(services, gh, incident, result)
+
+
+async def _apply_commit_result(
+    services: Services, gh: GitHubClient, incident: Incident, result: CommitResult
+) -> None:
+    state = IncidentState.of(incident)
+    touched = False
+    for pr in state.prs.values():
+        if pr.get("head_sha") == result.sha:
+            pr["checks"] = result.conclusion or result.status
+            touched = True
+    if touched:
+        incident = await save(services, incident, state)
+    awaiting_image = Stage(incident.stage) is Stage.MERGED and state.fix.get("sha") == result.sha
+    config = (await issue_ops.read_repo_config(gh, incident.repo)).config
+    if awaiting_image and result.conclusion == "success" and config.redeploy is RedeployMode.IMAGE:
+        await send_image(services, gh, incident, config)
+    elif touched:
+        await refresh_status(services, gh, incident, config)
+
+
+async def linked_incident(services: Services, gh: GitHubClient, pr: PullRequest) -> Incident | None:
+    """The live incident this PR fixes: already linked, by closing keyword, or an agent's PR."""
+    live = await services.store.list_incidents(repo=pr.repo, stages=LIVE)
+    for incident in live:
+        if str(pr.number) in IncidentState.of(incident).prs:
+            return incident
+    for number in pr.closing_issue_numbers():
+        for incident in live:
+            if incident.issue_number == number:
+                return incident
+    agent = pr.agent()
+    if agent is None:
+        return None
+    candidates = [i for i in live if IncidentState.of(i).handoff.get("agent") == agent and i.issue_number]
+    for incident in candidates:
+        if await _cross_referenced(gh, incident, pr.number):
+            return incident
+    return candidates[0] if len(candidates) == 1 else None
+
+
+async def _cross_referenced(gh: GitHubClient, incident: Incident, pr_number: int) -> bool:
+    """Copilot's PRs often lack ``Fixes #N``: the issue's timeline still shows the cross-reference."""
+    url_vars = {**issue_ops.split_repo(incident.repo), "issue_number": str(incident.issue_number)}
+    async for item in gh.getiter("/repos/{owner}/{repo}/issues/{issue_number}/timeline", url_vars=url_vars):
+        source = (item.get("source") or {}).get("issue") or {}
+        if item.get("event") == "cross-referenced" and source.get("number") == pr_number:
+            return True
+    return False
+
+
+async def track(services: Services, incident: Incident, pr: PullRequest) -> Incident:
+    state = IncidentState.of(incident)
+    known: dict[str, Any] = state.prs.get(str(pr.number), {})
+    state.prs[str(pr.number)] = {
+        **known,
+        "url": pr.url,
+        "state": pr.display_state,
+        "title": pr.title,
+        "author": pr.author,
+        "head_sha": pr.head_sha,
+        "agent": pr.agent() or "",
+    }
+    return await save(services, incident, state)
+
+
+def _open_prs(incident: Incident) -> list[str]:
+    return [n for n, pr in IncidentState.of(incident).prs.items() if pr.get("state") in ("open", "draft")]
+
+
+def _default_branch(event: Event) -> str:
+    return str((event.data.get("repository") or {}).get("default_branch") or "main")
+
+
+async def _refresh(services: Services, gh: GitHubClient, incident: Incident) -> None:
+    config = (await issue_ops.read_repo_config(gh, incident.repo)).config
+    await refresh_status(services, gh, incident, config)
