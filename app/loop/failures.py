@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from app.analysis.evidence import Evidence, evidence_from_dict
@@ -17,6 +18,7 @@ from app.github.http import GitHubClient
 from app.logs import log_context
 from app.loop import issue_ops
 from app.loop.analysis_step import analyse_evidence, collect_for
+from app.loop.attempts import fix_failed, incident_of_fix
 from app.loop.handoff import hand_off
 from app.loop.incidents import IncidentState, move, save
 from app.loop.mapping import Mapping
@@ -47,6 +49,10 @@ async def on_failure(
     if await services.store.is_muted(key) or await services.store.is_muted(str(view.ref)):
         log.info("failure of %s muted (/fixloop ignore): no incident", view.ref)
         return
+    fixed = await incident_of_fix(services, view, key)
+    if fixed is not None:
+        await _with_claim(services, ctx, fixed, lambda i, gh: fix_failed(services, gh, i, notification, view))
+        return
     incident, created = await services.store.get_or_create_incident(
         key,
         namespace=view.namespace,
@@ -58,14 +64,24 @@ async def on_failure(
     )
     if created:
         await services.store.record_transition(incident.id, None, Stage.DETECTED.value, notification.event)
+    await _with_claim(services, ctx, incident, lambda i, gh: advance(services, gh, i, notification, view))
+
+
+async def _with_claim(
+    services: Services,
+    ctx: JobContext,
+    incident: Incident,
+    work: Callable[[Incident, GitHubClient], Awaitable[Incident]],
+) -> None:
+    """Run ``work`` holding the incident's claim; another job holding it means: nothing to do here."""
     ctx.bind(incident=incident.id)
     with log_context(incident=incident.id):
         claimed = await claim_incident(services, incident, ctx.job.id)
         if claimed is None:
             log.info("incident %s is being handled by another job", incident.id)
             return
-        gh = services.github.installation_client(mapping.installation_id)
-        incident = await advance(services, gh, claimed, notification, view)
+        gh = services.github.installation_client(incident.installation_id or 0)
+        incident = await work(claimed, gh)
         await release_incident(services, incident, ctx.job.id)
 
 
