@@ -59,3 +59,24 @@ VERDICT_JSON_SCHEMA: dict[str, Any] = {
         "confidence": {"type": "integer", "minimum": 0, "maximum": 100},
     },
 }
+
+
+def verdict_from_dict(data: dict[str, Any]) -> Verdict:
+    """Rebuild a Verdict from ``to_dict()`` output (stored with the incident); tolerant of old rows."""
+    try:
+        classification = Classification(data.get("classification", "unknown"))
+    except ValueError:
+        classification = Classification.UNKNOWN
+    return Verdict(
+        title=str(data.get("title", "")),
+        summary=str(data.get("summary", "")),
+        root_cause=str(data.get("root_cause", "")),
+        evidence=tuple(str(e) for e in data.get("evidence", ())),
+        suspected_files=tuple(str(f) for f in data.get("suspected_files", ())),
+        fix_hint=str(data.get("fix_hint", "")),
+        classification=classification,
+        promote=bool(data.get("promote", False)),
+        confidence=int(data.get("confidence", 0)),
+        source=str(data.get("source", "offline")),
+        audit=dict(data.get("audit", {})),
+    )

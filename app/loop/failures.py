@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from app.analysis.evidence import Evidence, evidence_from_dict
-from app.analysis.verdict import Verdict
+from app.analysis.verdict import Verdict, verdict_from_dict
 from app.github.http import GitHubClient
 from app.logs import log_context
 from app.loop import issue_ops
