@@ -132,9 +132,7 @@ async def open_issue(
     """Open the issue once: a crash after creating it is healed by finding it by its hidden marker."""
     state = IncidentState.of(incident)
     evidence = evidence_from_dict(state.evidence or {})
-    verdict = Verdict(
-        **{**(state.verdict or {}), "evidence": tuple((state.verdict or {}).get("evidence", ()))}
-    )
+    verdict = verdict_from_dict(state.verdict or {})
     number = incident.issue_number or await issue_ops.find_issue_by_marker(
         gh, incident.repo, incident.id, await services.github.slug()
     )
