@@ -4,6 +4,7 @@ from __future__ import annotations
 
 pytest_plugins = [
     "tests.fakes.github",
+    "tests.fakes.kube",
     "tests.store.fixtures",
     "tests.harness",
 ]

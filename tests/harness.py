@@ -23,6 +23,7 @@ from app.server import create_app
 from app.services import SERVICES, Services
 from app.settings import Settings
 from tests.fakes.github import FakeGitHub
+from tests.fakes.kube import FakeKube
 from tests.fakes.webhooks import webhook_headers
 
 WEBHOOK_SECRET = "test-webhook-secret"
@@ -51,6 +52,7 @@ class AppHarness:
     client: TestClient
     settings: Settings
     github: FakeGitHub | None
+    kube: FakeKube | None = None
     env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -107,13 +109,16 @@ def harness_env(tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 async def app_harness(
-    fake_github: FakeGitHub, harness_env: dict[str, str], tmp_path: Path
+    fake_github: FakeGitHub, fake_kube: FakeKube, harness_env: dict[str, str], tmp_path: Path
 ) -> AsyncIterator[AppHarness]:
-    env = base_env(fake_github, f"sqlite:///{tmp_path / 'app.db'}", **harness_env)
+    """The app against the fake GitHub and the fake cluster (reached through its kubeconfig)."""
+    env = base_env(
+        fake_github, f"sqlite:///{tmp_path / 'app.db'}", KUBECONFIG=str(fake_kube.kubeconfig), **harness_env
+    )
     settings = Settings.from_env(env)
     client = TestClient(TestServer(create_app(settings, metrics=Metrics())))
     await client.start_server()
     try:
-        yield AppHarness(client=client, settings=settings, github=fake_github, env=env)
+        yield AppHarness(client=client, settings=settings, github=fake_github, kube=fake_kube, env=env)
     finally:
         await client.close()
