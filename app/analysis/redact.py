@@ -14,15 +14,18 @@ substring tests.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache, partial
+from itertools import accumulate
 from typing import Any
 
 from app.analysis.redact_rules import (
     ANCHORS,
     KEYWORDS,
+    NAME_ASSIGNED_RE,
     PEM_BEGIN_RE,
     PEM_END_RE,
     PLACEHOLDER,
@@ -99,6 +102,22 @@ _ALL_ANCHORS = tuple(sorted(ANCHORS | {anchor for _, _, anchors in _DETECTORS fo
 _PREFILTER = trie_regex(_ALL_ANCHORS)
 
 
+def _suspect_lines(lines: list[str]) -> list[int]:
+    """Indexes of the lines in which the pre-filter finds an anchor, in order."""
+    blob = "\n".join(lines).lower()
+    if len(blob) != sum(map(len, lines)) + max(len(lines) - 1, 0):  # lower() changed a length: per line
+        return [i for i, line in enumerate(lines) if _PREFILTER.search(line.lower())]
+    found: list[int] = []
+    ends: list[int] = []
+    for match in _PREFILTER.finditer(blob):
+        if not ends:
+            ends = list(accumulate(len(line) + 1 for line in lines))
+        index = bisect_right(ends, match.start())
+        if not found or found[-1] != index:
+            found.append(index)
+    return found
+
+
 class Redactor:
     """Replaces secrets with ``[REDACTED:<kind>]`` and counts what it removed, by kind."""
 
@@ -116,25 +135,41 @@ class Redactor:
         return "\n".join(self.redact_lines(text.split("\n")))
 
     def redact_lines(self, lines: Iterable[str]) -> list[str]:
-        """Redact line by line; a PEM private key spread over several lines is removed whole."""
-        out: list[str] = []
-        in_key = False
-        for line in lines:
-            if in_key:
-                replaced, in_key = self._key_continuation(line)
-                if replaced is not None:
-                    out.append(replaced)
-                    continue
-            out.append(self.redact_line(line))
+        """Redact line by line; a PEM private key spread over several lines is removed whole.
+
+        The pre-filter runs once over the whole (lower-cased) text rather than once per line: only the
+        lines it points at are inspected.
+        """
+        out = list(lines)
+        done_until = -1
+        for index in _suspect_lines(out):
+            if index <= done_until:
+                continue  # a line of a private key block, already replaced
+            line = out[index]
+            out[index] = self.redact_line(line)
             begin = PEM_BEGIN_RE.search(line)
-            in_key = bool(begin) and not PEM_END_RE.search(line, begin.end() if begin else 0)
+            if begin and not PEM_END_RE.search(line, begin.end()):
+                done_until = self._key_block(out, index + 1)
         return out
+
+    def _key_block(self, out: list[str], start: int) -> int:
+        """Replace the lines of a private key after its BEGIN line; the index of its last line."""
+        for index in range(start, len(out)):
+            replaced, inside = self._key_continuation(out[index])
+            if replaced is None:
+                return index - 1
+            out[index] = replaced
+            if not inside:
+                return index
+        return len(out) - 1
 
     def redact_line(self, line: str) -> str:
         low = line.lower()
         if not _PREFILTER.search(low):
             return line
         present = {anchor for anchor in _ALL_ANCHORS if anchor in low}
+        if not present.isdisjoint(KEYWORDS) and not NAME_ASSIGNED_RE.search(line):
+            present.difference_update(KEYWORDS)
         for rule in RULES:
             if not present.isdisjoint(rule.anchors):
                 line = rule.pattern.sub(partial(self._replace, rule), line)
@@ -173,13 +208,13 @@ class Redactor:
 
     def _key_continuation(self, line: str) -> tuple[str | None, bool]:
         """Inside a multi-line private key: (the replaced line, still inside), or (None, False) at its end."""
+        prefix = _TIMESTAMP_PREFIX_RE.match(line)
+        lead = prefix.group(0) if prefix else ""
         end = PEM_END_RE.search(line)
         if end:
-            return PLACEHOLDER.format(kind="private_key") + self.redact_line(line[end.end() :]), False
-        prefix = _TIMESTAMP_PREFIX_RE.match(line)
-        body = line[prefix.end() :] if prefix else line
-        if _KEY_MATERIAL_RE.match(body):
-            return (prefix.group(0) if prefix else "") + PLACEHOLDER.format(kind="private_key"), True
+            return lead + PLACEHOLDER.format(kind="private_key") + self.redact_line(line[end.end() :]), False
+        if _KEY_MATERIAL_RE.match(line[len(lead) :]):
+            return lead + PLACEHOLDER.format(kind="private_key"), True
         return None, False
 
 

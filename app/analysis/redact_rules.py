@@ -95,9 +95,23 @@ _NAMES = (
 )
 _KEY = r"(?<![\w.-])(?P<name>[\w.-]{1,80}+)"  # any key; _keyword_value checks its name
 NAME_RE = re.compile(_NAMES, re.I)
+# A secret-like name followed by an assignment: a line with a keyword but none of these ("tests passed",
+# "3 keys loaded") skips the keyword rules.
+NAME_ASSIGNED_RE = re.compile(rf"(?i)(?:{_NAMES})[\w.-]*[\"']?\s*(?::=|=>|[:=])|-(?:{_NAMES})[= ]")
 _SEP = r"""(?P<sep>["']?\s*(?::=|=>|[:=])\s*)"""
 _VALUE = r"""(?:"(?P<dq>[^"\n]{1,500})"|'(?P<sq>[^'\n]{1,500})'|(?P<secret>[^\s"',;&<>{}()\[\]]{1,500}))"""
-KEYWORDS = ("pass", "pwd", "secret", "token", "key", "credential", "cookie", "session", "signature")
+KEYWORDS = (
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "key",
+    "credential",
+    "cookie",
+    "sessionid",
+    "session_id",
+    "signature",
+)
 _AWS_IDS = ("akia", "asia", "abia", "acca", "a3t")
 _PEM_NAME = r"(?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?"
 
