@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from app.analysis.llm import LLMConfig
 from app.github.app import GitHubApp
 from app.jobs import JobRunner
 from app.loop.jobs import job_handlers
@@ -32,6 +33,7 @@ class Services:
     store: Store
     session: aiohttp.ClientSession
     github: GitHubApp
+    llm_config: LLMConfig
     kube: KubeClient | None = None  # None: no cluster access configured or reachable at start
     runner: JobRunner | None = None
     extras: dict[str, Any] = field(default_factory=dict)
@@ -64,6 +66,7 @@ async def start_services(settings: Settings, metrics: Metrics) -> Services:
         store=store,
         session=session,
         github=GitHubApp(settings, session, metrics),
+        llm_config=LLMConfig.from_settings(settings),
         kube=await connect_kube(settings, metrics),
     )
     services.runner = JobRunner(

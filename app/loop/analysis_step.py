@@ -50,7 +50,7 @@ async def analyse_evidence(
 ) -> Verdict:
     verdict = await analyse(
         evidence,
-        config=services.llm_config,
+        settings_like=services.llm_config,
         extra_prompt=config.extra_prompt,
         tokens_used=state.llm_tokens,
         metrics=services.metrics,

@@ -1,0 +1,116 @@
+"""The non-server commands: ``check-config`` and ``analyze``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.analysis.llm import LLMConfig, analyse
+from app.loop.render_issue import issue_title, render_issue_body
+from app.loop.repo_config import ConfigResult, parse_repo_config, problem_line
+from app.rollouts.evidence import collect_evidence
+from app.rollouts.kube import KubeClient
+from app.rollouts.notification import BadNotification, Notification, parse_notification
+from app.rollouts.snapshot import EXAMPLES, SnapshotCluster
+from app.settings import Settings
+from app.store import open_store
+
+
+def _line(ok: bool, what: str, detail: str) -> bool:
+    print(f"{'ok  ' if ok else 'FAIL'} {what}: {detail}")
+    return ok
+
+
+async def check_config(settings: Settings) -> int:
+    """Validate what can be validated without side effects; exit 1 when something required is missing."""
+    results = [
+        _line(
+            bool(settings.github_webhook_secret),
+            "GITHUB_WEBHOOK_SECRET",
+            "set" if settings.github_webhook_secret else "missing: every GitHub delivery would be refused",
+        ),
+        _line(
+            settings.github_enabled,
+            "GitHub App",
+            f"app id {settings.github_app_id}"
+            if settings.github_enabled
+            else "GITHUB_APP_ID + GITHUB_PRIVATE_KEY(_PATH) missing: cannot talk to GitHub",
+        ),
+        _line(
+            bool(settings.notify_token),
+            "FIXLOOP_NOTIFY_TOKEN",
+            "set" if settings.notify_token else "missing: /rollouts/notify refuses every notification",
+        ),
+    ]
+    print(f"info LLM: {'model ' + settings.llm_model if settings.llm_enabled else 'none (offline analyser)'}")
+    try:
+        store = await open_store(settings.database_url)
+        await store.ping()
+        await store.close()
+        results.append(_line(True, "DATABASE_URL", settings.database_url.split("://")[0] + " reachable"))
+    except Exception as exc:  # report any failure to reach the store as a failed check
+        results.append(_line(False, "DATABASE_URL", f"{type(exc).__name__}: {exc}"))
+    if not all(results):
+        print("fixloop: configuration incomplete", file=sys.stderr)
+        return 1
+    return 0
+
+
+@dataclass(frozen=True)
+class AnalyzeInputs:
+    notification: Notification
+    config: ConfigResult
+    bundled: bool  # the bundled example: read the bundled demo cluster too
+
+
+def load_inputs(notification_path: str | None, config_path: str | None) -> AnalyzeInputs | str:
+    """Read the files before the event loop starts; a problem is returned as the message to print."""
+    try:
+        path = Path(notification_path) if notification_path else EXAMPLES / "demo-notification.json"
+        notification = parse_notification(json.loads(path.read_text(encoding="utf-8")))
+        config = parse_repo_config(Path(config_path).read_text(encoding="utf-8") if config_path else None)
+    except (OSError, json.JSONDecodeError, BadNotification) as exc:
+        return f"fixloop analyze: {exc}"
+    return AnalyzeInputs(notification, config, bundled=notification_path is None)
+
+
+async def analyze(settings: Settings, inputs: AnalyzeInputs, kubeconfig: str | None, *, as_json: bool) -> int:
+    """Intake, evidence and analysis without GitHub: print the issue Fixloop would file."""
+    notification, config = inputs.notification, inputs.config
+    for problem in config.problems:
+        print(f"fixloop analyze: config: {problem_line(problem)}", file=sys.stderr)
+    cluster = await _cluster(settings, kubeconfig, bundled=inputs.bundled)
+    try:
+        evidence = await collect_evidence(
+            cluster,
+            notification.namespace,
+            notification.name,
+            max_pods_per_side=settings.max_pods_per_side,
+            tail_lines=settings.log_tail_lines,
+            fallback_rollout=notification.rollout,
+        )
+    finally:
+        if isinstance(cluster, KubeClient):
+            await cluster.close()
+    verdict = await analyse(
+        evidence, settings_like=LLMConfig.from_settings(settings), extra_prompt=config.config.extra_prompt
+    )
+    if as_json:
+        print(
+            json.dumps({"verdict": verdict.to_dict(), "evidence": evidence.to_dict()}, indent=2, default=str)
+        )
+        return 0
+    body = render_issue_body(incident_id=1, evidence=evidence, verdict=verdict, config=config.config)
+    print(f"# {issue_title(verdict, evidence)}\n\n{body}")
+    return 0
+
+
+async def _cluster(
+    settings: Settings, kubeconfig: str | None, *, bundled: bool
+) -> KubeClient | SnapshotCluster:
+    """The bundled demo cluster for the bundled example, else the real cluster of ``--kubeconfig``."""
+    if bundled and not kubeconfig:
+        return SnapshotCluster.from_dir()
+    return await KubeClient.create(kubeconfig or settings.kubeconfig or None, settings.kube_timeout_seconds)
