@@ -24,6 +24,7 @@ MAX_SAMPLE_LINES = 40  # lines of a stack trace kept in one sample
 NOVELTY_BONUS = 100.0
 RATIO_WEIGHT = 10.0
 RATIO_CAP = 10.0  # log2 of the canary/stable frequency ratio is clamped to ±this
+TRACE_BONUS = 20.0  # a stack trace (panic, traceback, exception) tells more than a line
 
 
 @dataclass(frozen=True)
@@ -104,14 +105,17 @@ def _event_template(event: Event) -> tuple[str, Level]:
     return (f"{text} [at {mask(frame)}]" if frame else text), level
 
 
-def score(level: Level, canary: int, stable: int, canary_lines: int, stable_lines: int) -> float:
-    """Novelty first, then the log-ratio of per-line frequencies, both weighted by level."""
+def score(
+    level: Level, canary: int, stable: int, canary_lines: int, stable_lines: int, trace: bool = False
+) -> float:
+    """Novelty first, then stack traces, then the log-ratio of per-line frequencies, weighted by level."""
     eps = 1.0 / max(canary_lines + stable_lines, 1)
     ratio = (canary / max(canary_lines, 1) + eps) / (stable / max(stable_lines, 1) + eps)
     log_ratio = max(-RATIO_CAP, min(RATIO_CAP, math.log2(ratio)))
     novelty = NOVELTY_BONUS if canary and not stable else 0.0
+    bonus = TRACE_BONUS if trace and canary else 0.0
     weight = LEVEL_WEIGHT[level]
-    return round(weight * (novelty + RATIO_WEIGHT * log_ratio) + math.log2(1 + canary), 6)
+    return round(weight * (novelty + bonus + RATIO_WEIGHT * log_ratio) + math.log2(1 + canary), 6)
 
 
 def compact(
@@ -154,7 +158,7 @@ def _template(tally: _Tally, canary_lines: int, stable_lines: int, samples: int)
         level=tally.level,
         canary=canary,
         stable=stable,
-        score=score(tally.level, canary, stable, canary_lines, stable_lines),
+        score=score(tally.level, canary, stable, canary_lines, stable_lines, tally.multiline),
         first_seen=tally.first_seen,
         last_seen=tally.last_seen,
         samples=tuple((tally.samples[Side.CANARY] + tally.samples[Side.STABLE])[:samples]),
