@@ -106,7 +106,7 @@ def _event_template(event: Event) -> tuple[str, Level]:
 
 
 def score(
-    level: Level, canary: int, stable: int, canary_lines: int, stable_lines: int, trace: bool = False
+    level: Level, canary: int, stable: int, canary_lines: int, stable_lines: int, *, trace: bool = False
 ) -> float:
     """Novelty first, then stack traces, then the log-ratio of per-line frequencies, weighted by level."""
     eps = 1.0 / max(canary_lines + stable_lines, 1)
@@ -158,7 +158,7 @@ def _template(tally: _Tally, canary_lines: int, stable_lines: int, samples: int)
         level=tally.level,
         canary=canary,
         stable=stable,
-        score=score(tally.level, canary, stable, canary_lines, stable_lines, tally.multiline),
+        score=score(tally.level, canary, stable, canary_lines, stable_lines, trace=tally.multiline),
         first_seen=tally.first_seen,
         last_seen=tally.last_seen,
         samples=tuple((tally.samples[Side.CANARY] + tally.samples[Side.STABLE])[:samples]),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import openai
 
@@ -28,23 +28,13 @@ from app.analysis.verdict import Verdict
 
 if TYPE_CHECKING:
     from app.metrics import Metrics
+    from app.settings import Settings
 
 _JSON_OBJECT_ONLY: set[str] = set()  # base URLs known to reject json_schema response formats
 RETRY_NOTE = (
     "Your previous answer was not usable: {error}. Answer again with one JSON object that matches the "
     "schema, and nothing else."
 )
-
-
-class _SettingsLike(Protocol):
-    openai_base_url: str
-    llm_model: str
-    llm_timeout_seconds: float
-    llm_token_budget: int
-    llm_incident_token_cap: int
-
-    @property
-    def openai_api_key(self) -> Any: ...  # app.settings.Secret
 
 
 @dataclass(frozen=True)
@@ -65,10 +55,9 @@ class LLMConfig:
         return bool(self.api_key)
 
     @classmethod
-    def from_settings(cls, settings: _SettingsLike) -> LLMConfig:
-        key = settings.openai_api_key
+    def from_settings(cls, settings: Settings) -> LLMConfig:
         return cls(
-            api_key=key.get() if hasattr(key, "get") else str(key or ""),
+            api_key=settings.openai_api_key.get(),
             base_url=settings.openai_base_url,
             model=settings.llm_model,
             timeout_seconds=settings.llm_timeout_seconds,
