@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from app.analysis.compact import compact
 from app.analysis.evidence import Evidence
 from app.analysis.llm_call import Call, LLMFailure
 from app.analysis.offline import analyse_offline
-from app.analysis.prompt import build_prompt
+from app.analysis.prompt import Prompt, build_prompt
 from app.analysis.redact import Redactor
 from app.analysis.verdict import Verdict
 
@@ -116,19 +117,20 @@ async def analyse(
     if room <= 0:
         return offline("incident token cap reached", False, {"tokens_used": tokens_used})
 
-    def prompt_for(schema_in_prompt: bool) -> Any:
+    boundary = secrets.token_hex(8)  # one per request, kept if the prompt is rebuilt for json_object
+
+    def prompt_for(schema_in_prompt: bool) -> Prompt:
+        budget = min(config.token_budget, room)
         return build_prompt(
             evidence,
             compacted,
-            budget=min(config.token_budget, room),
+            budget=budget,
             extra_prompt=extra_prompt,
             schema_in_prompt=schema_in_prompt,
             boundary=boundary,
         )
 
-    boundary = None
     first = prompt_for(needs_json_object(config.base_url))
-    boundary = first.boundary
     if first.tokens > room:
         return offline("incident token cap reached", False, {"tokens_used": tokens_used})
     client = (client_factory or default_client)(config)

@@ -100,6 +100,14 @@ def _decide(
             Classification.CODE,
             75,
         )
+    return _decide_cluster(evidence, findings, signals)
+
+
+def _decide_cluster(
+    evidence: Evidence, findings: Findings, signals: Signals
+) -> tuple[str, str, str, Classification, int]:
+    """The strongest non-log signal: infrastructure, configuration, then failed metrics."""
+    rollout = evidence.rollout
     if signals.infra or (signals.provider_errors and not signals.failed_metrics):
         what = signals.infra[0] if signals.infra else describe_metric(signals.provider_errors[0])
         return (

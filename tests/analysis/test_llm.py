@@ -172,3 +172,10 @@ async def test_config_from_settings_hides_the_key() -> None:
     llm = LLMConfig.from_settings(settings)
     assert llm.api_key == "sk-live-secret" and llm.model == "m" and llm.token_budget == 5000
     assert "sk-live-secret" not in repr(llm)
+
+
+async def test_secret_in_the_title_is_redacted(fake_llm: FakeLLM) -> None:
+    fake_llm.script({**REPLY, "title": f"Canary leaks {TOKEN}", "evidence": [f"token={TOKEN}"]})
+    verdict = await analyse(demo_evidence(), settings_like=config(fake_llm))
+    assert verdict.title == "Canary leaks [REDACTED:github_token]"
+    assert verdict.evidence == ("token=[REDACTED:github_token]",)
