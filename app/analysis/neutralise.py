@@ -43,9 +43,9 @@ _INVISIBLE_RE = re.compile(
 )
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MENTION_RE = re.compile(r"(?<![A-Za-z0-9])@(?=[A-Za-z0-9])")
-_COMMAND_RE = re.compile(rf"(?<![\w/.-])/(?=(?:{'|'.join(COMMANDS)})\b)", re.IGNORECASE)
+_COMMAND_RE = re.compile(rf"(?<![\w/.-])/(?=(?:{'|'.join(COMMANDS)}))", re.IGNORECASE)
 _LINK_RE = re.compile(r"(!?)\[([^\]\n]{0,500})\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'][^\"'\n]*[\"'])?\s*\)")
-_URL_RE = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"'`]+")
+_URL_RE = re.compile(r"(?i)(?:https?://|www\.)[^\s<>\"'`]+")
 _SPACE_RE = re.compile(r"\s+")
 _MARKER_RE = re.compile("\x00(\\d+)\x00")
 
@@ -78,6 +78,7 @@ def defang(url: str) -> str:
         scheme, rest = "", url
     host, slash, path = rest.partition("/")
     scheme = re.sub(r"(?i)^http", "hxxp", scheme)
+    path = re.sub(r"(?i)http(s?)://", r"hxxp\1://", path)  # a URL inside the URL
     return f"{scheme}{'://' if sep else ''}{host.replace('.', '[.]')}{slash}{path}"
 
 

@@ -1,6 +1,8 @@
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.analysis.neutralise import ZWJ, defang, neutralise_block, neutralise_inline, sanitise_title
 
@@ -98,3 +100,36 @@ def test_idempotent() -> None:
     once = neutralise_inline(text)
     assert neutralise_inline(once) == neutralise_inline(once)
     assert neutralise_block(neutralise_block(text)) == neutralise_block(text)
+
+
+_HOSTILE = st.sampled_from(
+    [
+        "@copilot",
+        "@octocat",
+        "/fixloop promote",
+        "<img src=x>",
+        "[a](https://evil.example)",
+        "\u200b",
+        "\u202e",
+        "\uff20claude",
+        "\uff0ffixloop",
+        "https://evil.example/p",
+        "`",
+        "\n",
+        " ",
+        "x",
+        "@",
+        "/",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_HOSTILE | st.text(max_size=5), max_size=12).map("".join))
+def test_property_inline_output_is_always_inert(text: str) -> None:
+    out = neutralise_inline(text, 300)
+    assert not re.search(r"(?<![A-Za-z0-9])@[A-Za-z0-9]", out)
+    assert "<" not in out and ">" not in out
+    assert not re.search(r"(?i)(?<![\w/.-])/fixloop", out)
+    assert "https://evil.example" not in out and "\u200b" not in out and "\u202e" not in out
+    assert len(out) <= 300 and "\n" not in out
