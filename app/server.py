@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from app.github.webhook import WebhookIntake
+from app.loop.gate import GateEndpoint
 from app.loop.mapping import intake_mapping_problem
 from app.metrics import Metrics
 from app.rollouts.notification import Notification
@@ -53,6 +54,8 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> web.App
     app.router.add_get("/metrics", metrics_endpoint)
     app.router.add_post("/github/webhook", github_webhook)
     app.router.add_post("/rollouts/notify", rollouts_notify)
+    app.router.add_route("GET", "/analysis/{namespace}/{rollout}", canary_gate)
+    app.router.add_route("POST", "/analysis/{namespace}/{rollout}", canary_gate)
     return app
 
 
@@ -104,3 +107,11 @@ async def rollouts_notify(request: web.Request) -> web.Response:
 
     intake = NotifyIntake(services.settings.notify_token.get(), services, services.metrics, mapping_problem)
     return await intake.handle(request)
+
+
+async def canary_gate(request: web.Request) -> web.Response:
+    services: Services = request.app[SERVICES]
+    gate = services.extras.get("gate")
+    if not isinstance(gate, GateEndpoint):
+        gate = services.extras["gate"] = GateEndpoint(services)  # one per process: it holds the cache
+    return await gate.handle(request)
