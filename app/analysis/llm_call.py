@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from app.metrics import Metrics
 
 _SCHEMA_WORDS_RE = re.compile(r"response_format|json_schema|structured output", re.IGNORECASE)
+# Reasoning models (o-series, gpt-5 and later) refuse max_tokens and a temperature other than the default.
+_PARAM_WORDS_RE = re.compile(r"max_tokens|temperature", re.IGNORECASE)
 
 
 class LLMFailure(TransientError):
@@ -68,6 +70,7 @@ class Call:
         self.metrics = metrics
         self.json_object = json_object
         self.switched_format = False
+        self.classic_params = True  # max_tokens + temperature=0; else max_completion_tokens only
         self.turns: list[dict[str, str]] = []
         self.attempts = 0
         self.tokens_in = 0
@@ -94,19 +97,19 @@ class Call:
         """(content, finish_reason) of one answer; LLMFailure once retries are spent or pointless."""
         for attempt in range(1, self.config.max_attempts + 1):
             self.attempts += 1
-            messages: Any = [*self.prompt.messages(), *self.turns]
-            response_format: Any = self.response_format()
             try:
-                response = await self.client.chat.completions.create(
-                    model=self.config.model,
-                    messages=messages,
-                    response_format=response_format,
-                    max_tokens=self.config.max_output_tokens,
-                    temperature=0,
-                )
+                response = await self.client.chat.completions.create(**self._request())
             except openai.APIStatusError as exc:
                 if not self.json_object and _rejects_schema(exc):
                     self._switch_to_json_object(exc.status_code)
+                    continue
+                if (
+                    self.classic_params
+                    and exc.status_code == 400
+                    and _PARAM_WORDS_RE.search(str(exc.message))
+                ):
+                    self.errors.append("max_tokens/temperature refused: using max_completion_tokens")
+                    self.classic_params = False
                     continue
                 delay = self._transient_or_raise(exc, attempt)
             except openai.APIConnectionError as exc:  # includes APITimeoutError
@@ -122,6 +125,16 @@ class Call:
             if attempt < self.config.max_attempts:
                 await self._sleep(delay)
         raise LLMFailure(f"LLM gave up after {self.attempts} attempts: {self.errors[-1]}")
+
+    def _request(self) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "model": self.config.model,
+            "messages": [*self.prompt.messages(), *self.turns],
+            "response_format": self.response_format(),
+        }
+        if self.classic_params:
+            return {**request, "max_tokens": self.config.max_output_tokens, "temperature": 0}
+        return {**request, "max_completion_tokens": self.config.max_output_tokens}
 
     def _switch_to_json_object(self, status: int) -> None:
         self.errors.append(f"json_schema rejected (http {status})")

@@ -179,3 +179,25 @@ async def test_secret_in_the_title_is_redacted(fake_llm: FakeLLM) -> None:
     verdict = await analyse(demo_evidence(), settings_like=config(fake_llm))
     assert verdict.title == "Canary leaks [REDACTED:github_token]"
     assert verdict.evidence == ("token=[REDACTED:github_token]",)
+
+
+async def test_reasoning_model_parameters_are_adapted(fake_llm: FakeLLM) -> None:
+    message = (
+        "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens'."
+    )
+    fake_llm.fail_next(
+        400,
+        body={
+            "error": {
+                "message": message,
+                "type": "invalid_request_error",
+                "param": "max_tokens",
+                "code": "unsupported_parameter",
+            }
+        },
+    )
+    fake_llm.script(REPLY)
+    verdict = await analyse(demo_evidence(), settings_like=config(fake_llm))
+    assert verdict.source == "llm:fake-model"
+    retry = fake_llm.requests[1].body
+    assert "max_tokens" not in retry and "temperature" not in retry and retry["max_completion_tokens"] == 1500
