@@ -5,6 +5,7 @@ from __future__ import annotations
 pytest_plugins = [
     "tests.fakes.github",
     "tests.fakes.kube",
+    "tests.fakes.llm",
     "tests.store.fixtures",
     "tests.harness",
 ]
