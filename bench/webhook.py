@@ -1,0 +1,154 @@
+"""Benchmark: webhook acknowledgement latency and throughput over loopback.
+
+    .venv/bin/python -m bench.webhook [--rate 500] [--seconds 10] [--database sqlite|postgresql]
+
+Starts the real app (``python -m app serve``) in its own process with SQLite (or the local PostgreSQL),
+then sends signed ``issues.opened`` deliveries at a fixed arrival rate (open loop: requests are not held
+back by slow answers) from this process, and reports p50/p99/max acknowledgement latency and the achieved
+throughput. Every delivery is stored as a job before the 202, so this measures the durable intake.
+The client shares the 2 cores with the server, so the figures are conservative.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-secret"  # noqa: S105 - the benchmark signs with its own throwaway secret
+FIXTURE = ROOT / "tests/fixtures/webhooks/issues.opened.json"
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_app(database_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "DATABASE_URL": database_url,
+        "GITHUB_WEBHOOK_SECRET": SECRET,
+        "FIXLOOP_LOG_LEVEL": "WARNING",
+    }
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env, stdout=out, stderr=out
+        )
+
+
+async def wait_healthy(url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(300):
+            try:
+                async with session.get(f"{url}/healthz") as answer:
+                    if answer.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise SystemExit("the app did not start")
+
+
+async def fire(url: str, rate: float, seconds: float) -> tuple[list[float], int, float]:
+    body = FIXTURE.read_bytes()
+    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    latencies: list[float] = []
+    failures = 0
+    connector = aiohttp.TCPConnector(limit=256)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def one() -> None:
+            nonlocal failures
+            headers = {
+                "X-GitHub-Event": "issues",
+                "X-GitHub-Delivery": str(uuid.uuid4()),
+                "X-Hub-Signature-256": signature,
+                "Content-Type": "application/json",
+            }
+            started = time.perf_counter()
+            try:
+                async with session.post(f"{url}/github/webhook", data=body, headers=headers) as answer:
+                    await answer.read()
+                    ok = answer.status == 202
+            except aiohttp.ClientError:
+                ok = False
+            if ok:
+                latencies.append(time.perf_counter() - started)
+            else:
+                failures += 1
+
+        tasks = []
+        begin = time.perf_counter()
+        total = int(rate * seconds)
+        for index in range(total):
+            delay = begin + index / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one()))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - begin
+    return latencies, failures, elapsed
+
+
+def report(latencies: list[float], failures: int, elapsed: float, rate: float) -> None:
+    ordered = sorted(latencies)
+    p = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+    print(f"target rate          {rate:.0f}/s")
+    print(f"acknowledged         {len(ordered)} (failed {failures})")
+    print(f"throughput           {len(ordered) / elapsed:.0f}/s")
+    print(f"latency p50          {p(0.50):.1f} ms")
+    print(f"latency p99          {p(0.99):.1f} ms")
+    print(f"latency max          {ordered[-1] * 1000:.1f} ms")
+    print(f"latency mean         {statistics.fmean(ordered) * 1000:.1f} ms")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rate", type=float, default=500)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url_db = (
+            f"sqlite:///{tmp}/bench.db"
+            if args.database == "sqlite"
+            else f"postgresql://postgres@127.0.0.1:5432/test?search_path=bench_{uuid.uuid4().hex[:8]}"
+        )
+        if args.database == "postgresql":
+            schema = url_db.rsplit("=", 1)[1]
+            subprocess.run(
+                ["psql", "-h", "127.0.0.1", "-U", "postgres", "test", "-c", f"CREATE SCHEMA {schema}"],
+                check=True,
+                capture_output=True,
+            )
+        port = _port()
+        app = start_app(url_db, port, Path(tmp) / "app.log")
+        try:
+            await wait_healthy(f"http://127.0.0.1:{port}")
+            await fire(f"http://127.0.0.1:{port}", 50, 1)  # warm-up
+            latencies, failures, elapsed = await fire(f"http://127.0.0.1:{port}", args.rate, args.seconds)
+            print(f"database             {args.database}")
+            report(latencies, failures, elapsed, args.rate)
+        finally:
+            app.terminate()
+            app.wait(30)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
