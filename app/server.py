@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
+from app.github.oauth import OAuthEndpoints
 from app.github.webhook import WebhookIntake
 from app.loop.gate import GateEndpoint
 from app.loop.mapping import intake_mapping_problem
@@ -54,6 +55,8 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> web.App
     app.router.add_get("/metrics", metrics_endpoint)
     app.router.add_post("/github/webhook", github_webhook)
     app.router.add_post("/rollouts/notify", rollouts_notify)
+    app.router.add_get("/github/oauth/start", oauth_start)
+    app.router.add_get("/github/oauth/callback", oauth_callback)
     app.router.add_route("GET", "/analysis/{namespace}/{rollout}", canary_gate)
     app.router.add_route("POST", "/analysis/{namespace}/{rollout}", canary_gate)
     return app
@@ -115,3 +118,16 @@ async def canary_gate(request: web.Request) -> web.Response:
     if not isinstance(gate, GateEndpoint):
         gate = services.extras["gate"] = GateEndpoint(services)  # one per process: it holds the cache
     return await gate.handle(request)
+
+
+def _oauth(request: web.Request) -> OAuthEndpoints:
+    services: Services = request.app[SERVICES]
+    return OAuthEndpoints(services.settings, services.store, services.github, services.user_tokens)
+
+
+async def oauth_start(request: web.Request) -> web.Response:
+    return await _oauth(request).start(request)
+
+
+async def oauth_callback(request: web.Request) -> web.Response:
+    return await _oauth(request).callback(request)

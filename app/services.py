@@ -13,6 +13,7 @@ from aiohttp import web
 
 from app.analysis.llm import LLMConfig
 from app.github.app import GitHubApp
+from app.github.user_tokens import UserTokens
 from app.jobs import JobRunner
 from app.loop.jobs import job_handlers
 from app.metrics import Metrics
@@ -34,6 +35,7 @@ class Services:
     session: aiohttp.ClientSession
     github: GitHubApp
     llm_config: LLMConfig
+    user_tokens: UserTokens
     kube: KubeClient | None = None  # None: no cluster access configured or reachable at start
     runner: JobRunner | None = None
     extras: dict[str, Any] = field(default_factory=dict)
@@ -67,6 +69,7 @@ async def start_services(settings: Settings, metrics: Metrics) -> Services:
         session=session,
         github=GitHubApp(settings, session, metrics),
         llm_config=LLMConfig.from_settings(settings),
+        user_tokens=UserTokens(store, settings, session),
         kube=await connect_kube(settings, metrics),
     )
     services.runner = JobRunner(
