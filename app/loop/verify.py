@@ -66,12 +66,12 @@ async def verified(
     services: Services, ctx: JobContext, incident: Incident, view: RolloutView, notification: Notification
 ) -> None:
     gh = services.github.installation_client(incident.installation_id or 0)
-    state = IncidentState.of(incident)
     new_evidence = await collect_for(services, view, notification)
+    incident = await set_deployment_state(services, gh, incident, "success")
+    state = IncidentState.of(incident)
     original = evidence_from_dict(state.evidence or {})
     sha = str(state.fix.get("sha", ""))
     fix_pr = state.fix.get("pr")
-    await set_deployment_state(services, gh, incident, "success")
     if incident.issue_number is not None:
         body = render_verified_comment(original, new_evidence, fix_pr=fix_pr, sha=sha)
         await ctx.step(f"verified-comment:{incident.id}", lambda: _comment(gh, incident, body))
