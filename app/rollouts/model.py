@@ -170,11 +170,13 @@ def fingerprint(view: RolloutView) -> str:
 
 def _get(obj: Mapping[str, Any], path: str, kind: type[T], default: D) -> T | D:
     node: Any = obj
-    for key in path.split("."):
+    keys = path.split(".")
+    for depth, key in enumerate(keys):
         if node is None:
             return default
         if not isinstance(node, Mapping):
-            raise PermanentError(f"{path}: expected an object at {key!r}")
+            parent = ".".join(keys[:depth])
+            raise PermanentError(f"{parent}: expected an object, got {type(node).__name__}")
         node = node.get(key)
     if node is None:
         return default
