@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,8 +22,25 @@ DEMO_ROLLOUT = "rollouts-demo"
 
 
 def demo_objects() -> list[dict[str, Any]]:
+    return copy.deepcopy(_parsed())
+
+
+@functools.cache
+def _parsed() -> list[dict[str, Any]]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with DEMO_CLUSTER.open(encoding="utf-8") as handle:
-        return [doc for doc in yaml.safe_load_all(handle) if doc]
+        return [doc for doc in yaml.load_all(handle, Loader=loader) if doc]
+
+
+@functools.cache
+def _log_files() -> tuple[tuple[str, str, str, bool, tuple[str, ...]], ...]:
+    found = []
+    for path in sorted(LOGS.glob("*/*/*.log")):
+        namespace, pod = path.parent.parent.name, path.parent.name
+        container, _, rest = path.name.removesuffix(".log").partition(".")
+        lines = tuple(path.read_text(encoding="utf-8").splitlines())
+        found.append((namespace, pod, container, rest == "previous", lines))
+    return tuple(found)
 
 
 def demo_notification() -> dict[str, Any]:
@@ -31,9 +50,6 @@ def demo_notification() -> dict[str, Any]:
 
 def load_demo(fake: FakeKube) -> None:
     """All demo objects, then every log file: logs/<ns>/<pod>/<container>[.previous].log."""
-    fake.add(*demo_objects())
-    for path in sorted(LOGS.glob("*/*/*.log")):
-        namespace, pod = path.parent.parent.name, path.parent.name
-        container, _, rest = path.name.removesuffix(".log").partition(".")
-        lines = path.read_text(encoding="utf-8").splitlines()
-        fake.set_logs(namespace, pod, container, lines, previous=rest == "previous")
+    fake.add(*_parsed())  # the store copies what it keeps
+    for namespace, pod, container, previous, lines in _log_files():
+        fake.set_logs(namespace, pod, container, lines, previous=previous)

@@ -91,7 +91,7 @@ def test_a_malformed_field_is_a_permanent_error_naming_it(
 
 def test_name_and_namespace_are_required(rollout: dict[str, Any]) -> None:
     del rollout["metadata"]["namespace"]
-    with pytest.raises(PermanentError, match="metadata.namespace"):
+    with pytest.raises(PermanentError, match=r"metadata\.namespace"):
         parse_rollout(rollout)
 
 
@@ -105,7 +105,9 @@ def test_workload_ref_is_noted(rollout: dict[str, Any]) -> None:
 
 def test_fingerprint_is_stable_short_and_readable(rollout: dict[str, Any]) -> None:
     view = parse_rollout(rollout)
-    assert fingerprint_text(view) == "demo/rollouts-demo@7b6cd8d9f4 rollouts-demo=argoproj/rollouts-demo:bad-red"
+    assert (
+        fingerprint_text(view) == "demo/rollouts-demo@7b6cd8d9f4 rollouts-demo=argoproj/rollouts-demo:bad-red"
+    )
     assert fingerprint(view) == fingerprint(parse_rollout(copy.deepcopy(rollout)))
     assert len(fingerprint(view)) == 16 and int(fingerprint(view), 16) >= 0
 
@@ -114,7 +116,9 @@ def test_fingerprint_changes_with_the_canary_revision(rollout: dict[str, Any]) -
     before = fingerprint(parse_rollout(rollout))
     rollout["status"]["currentPodHash"] = "5d9f8c7b6a"
     assert fingerprint(parse_rollout(rollout)) != before
-    rollout["spec"]["template"]["spec"]["containers"][0]["image"] = "argoproj/rollouts-demo@sha256:" + "a" * 64
+    rollout["spec"]["template"]["spec"]["containers"][0]["image"] = (
+        "argoproj/rollouts-demo@sha256:" + "a" * 64
+    )
     assert "sha256:" in fingerprint_text(parse_rollout(rollout))
     rollout["metadata"]["resourceVersion"] = "999"  # not part of the identity
     assert fingerprint(parse_rollout(rollout)) == fingerprint(parse_rollout(copy.deepcopy(rollout)))
