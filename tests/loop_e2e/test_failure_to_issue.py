@@ -65,6 +65,7 @@ async def test_repeated_notifications_in_any_order_keep_one_incident(app_harness
     assert len(await app_harness.services.store.list_incidents()) == 1
     own = [c for c in issues[0].comments if "fixloop:status" in c.body]
     assert len(own) == 1, "one status comment, edited in place"
+    assert len(issues[0].comments) == 1, "repeats change nothing but the status comment"
 
 
 async def test_copilot_without_user_token_needs_a_human(app_harness: AppHarness) -> None:
