@@ -1,47 +1,21 @@
 """Facts derived from the evidence for the issue, the task and the follow-up comments.
 
-Error signatures are log templates: an error line with its variable parts (times, numbers, ids, addresses)
-replaced by placeholders, counted on each side. Lines are redacted before they are templated, so a secret
-is never half-masked by the templating and then missed by the redactor.
+Error signatures are the log templates of ``app.analysis.compact`` (the same ones the analysis ranks),
+at error level, counted on each side; lines are redacted before they are templated.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 
-from app.analysis.evidence import Evidence, LogChunk, MetricResult, Side
-from app.analysis.redact import redact
+from app.analysis.compact import Template, compact
+from app.analysis.evidence import Evidence, MetricResult, Side
+from app.analysis.logtemplate import Level
 
 MAX_TEMPLATE = 240
 MAX_SIGNATURES = 20
-MAX_LINES_PER_CHUNK = 2000  # the tail of each log is enough to find its errors
 FAILED_PHASES = frozenset({"Failed", "Error", "Inconclusive"})
-
-_ERROR_RE = re.compile(
-    r"\b(error|err|exception|fatal|panic|panicked|traceback|critical|crit|severe|fail(?:ed|ure)?|"
-    r"crash(?:ed)?|oom|segfault|refused|timed? ?out|unavailable|denied)\b|\bE\d{4} ",
-    re.IGNORECASE,
-)
-_TIME = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"
-_UNIT = r"(?:ms|s|m|h|b|kb|mb|gb|kib|mib|gib|%)"
-_LEADING_TIME_RE = re.compile(rf"^\[?{_TIME}\]?\s*")
-# Only words holding a digit can hold a variable part: template those alone (a date keeps its time).
-_DIGIT_WORD_RE = re.compile(r"\S*\d\S*(?: \d{2}:\d{2}:\d{2}\S*)?")
-# One pass over the line; at each position the first alternative that matches wins.
-_VARIABLE_RE = re.compile(
-    "|".join(
-        (
-            rf"(?P<time>\b{_TIME})",
-            r"(?P<uuid>\b[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\b)",
-            r"(?P<ip>\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b)",
-            r"(?P<hex>\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}\b)",
-            rf"(?P<n>(?<![A-Za-z_])[-+]?\d+(?:\.\d+)?{_UNIT}?(?![A-Za-z_]))",
-        )
-    ),
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -58,45 +32,19 @@ class Signature:
         return self.canary > 0 and self.stable == 0
 
 
-def is_error_line(line: str) -> bool:
-    return bool(_ERROR_RE.search(line))
-
-
-def _placeholder(match: re.Match[str]) -> str:
-    return f"<{match.lastgroup}>"
-
-
-def template_of(line: str) -> str:
-    """The template of an already redacted log line (only its start: templates are bounded anyway)."""
-    text = _LEADING_TIME_RE.sub("", line[: MAX_TEMPLATE * 2])
-    text = _DIGIT_WORD_RE.sub(lambda word: _VARIABLE_RE.sub(_placeholder, word.group()), text)
-    return " ".join(text.split())[:MAX_TEMPLATE]
-
-
-def _redacted_lines(chunk: LogChunk) -> list[str]:
-    return redact("\n".join(chunk.lines[-MAX_LINES_PER_CHUNK:])).splitlines()
-
-
-def _count(evidence: Evidence, side: Side, examples: dict[str, str]) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for chunk in evidence.logs_on(side):
-        for line in _redacted_lines(chunk):
-            if is_error_line(line):
-                template = template_of(line)
-                counts[template] += 1
-                examples.setdefault(template, line.strip())
-    return counts
+def _templates(evidence: Evidence) -> tuple[Template, ...]:
+    """The log templates of both sides, from the same compaction the analysis uses (lines redacted first)."""
+    return compact(evidence.logs, samples=1).templates
 
 
 def error_signatures(evidence: Evidence, limit: int = MAX_SIGNATURES) -> list[Signature]:
     """Error templates the canary logged more often than stable: canary-only first, then by count."""
-    examples: dict[str, str] = {}
-    canary = _count(evidence, Side.CANARY, examples)
-    stable = _count(evidence, Side.STABLE, examples)
     found = [
-        Signature(template, count, stable[template], examples[template])
-        for template, count in canary.items()
-        if template and count > stable[template]
+        Signature(
+            t.text.splitlines()[0][:MAX_TEMPLATE], t.canary, t.stable, t.samples[0] if t.samples else ""
+        )
+        for t in _templates(evidence)
+        if t.level is Level.ERROR and t.canary > t.stable
     ]
     found.sort(key=lambda s: (not s.canary_only, -s.canary, s.template))
     return found[:limit]
@@ -113,8 +61,10 @@ def select_failing(signatures: list[Signature], limit: int = 10) -> list[Signatu
 
 
 def canary_counts(evidence: Evidence) -> Counter[str]:
-    """Every error template of the canary with its count (for verification against old signatures)."""
-    return _count(evidence, Side.CANARY, {})
+    """Every template the canary logged, with its count (for verification against old signatures)."""
+    return Counter(
+        {t.text.splitlines()[0][:MAX_TEMPLATE]: t.canary for t in _templates(evidence) if t.canary}
+    )
 
 
 def failed_metrics(evidence: Evidence) -> list[MetricResult]:

@@ -64,7 +64,7 @@ def test_body_holds_analysis_evidence_task_and_marker() -> None:
     body = body_for(links=links)
     assert find_incident_id(body) == 42 and find_attempt(body) == 1
     assert "The canary crashes when an order has no color." in body
-    assert "| `ERROR db: connection refused to <ip> after <n>` | 2 | 0 | canary only |" in body
+    assert "| `ERROR db: connection refused to <*> after <*>` | 2 | 0 | canary only |" in body
     assert "CrashLoopBackOff" in body and "OOMKilled" in body and "| 137 |" in body
     assert "`error-rate`" in body and "`0.12, 0.31`" in body and "`result[0] < 0.05`" in body
     assert "`ghcr.io/acme/web:1.2` | `ghcr.io/acme/web:1.3`" in body
@@ -214,7 +214,7 @@ def test_verified_comment_shows_original_signatures_absent() -> None:
     text = render_verified_comment(original, healthy, fix_pr=9, sha="0123456789abcdef")
     assert has_marker(text, VERIFIED_MARKER)
     assert "are absent from" in text and "from #9" in text and "`0123456789ab`" in text
-    assert "| `ERROR db: connection refused to <ip> after <n>` | 2 | 0 | absent ✅ |" in text
+    assert "| `ERROR db: connection refused to <*> after <*>` | 2 | 0 | absent ✅ |" in text
     assert "| `error-rate` | Failed | Successful |" in text
     still = render_verified_comment(original, original, fix_pr=None, sha="abc")
     assert "NOT all absent" in still and "still seen ❌" in still
