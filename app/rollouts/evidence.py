@@ -1,10 +1,9 @@
 """Collect the evidence of a failed canary from the Kubernetes API.
 
 The Rollout is re-read first (notifications can be stale). Canary pods carry the Rollout's
-``status.currentPodHash``, stable pods its ``status.stableRS``. Logs of both sides are read over one time
-window, starting when the canary ReplicaSet was created, so that "only in the canary" means something:
-the stable side's older lines are not compared with a canary that did not exist yet. A read that fails
-(API down, slow, 403) leaves a sentence in ``Evidence.gaps`` and the collection goes on.
+``status.currentPodHash`` in their ``rollouts-pod-template-hash`` label, stable pods its ``status.stableRS``.
+A read that fails (API down, slow, 403) leaves a sentence in ``Evidence.gaps`` and the collection goes on;
+only a Rollout that cannot be read, with no notification copy to fall back on, raises.
 """
 
 from __future__ import annotations
@@ -15,20 +14,23 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from app.analysis.evidence import Evidence, LogChunk, PodEvidence, Side
+from app.analysis.evidence import Evidence, ImageChange, KubeEvent, LogChunk, PodEvidence, Side
 from app.errors import FixloopError
 from app.rollouts.evidence_parse import (
+    gap_reason,
     image_changes,
     kube_event,
     metric_results,
+    owned_by,
     pod_evidence,
     template_images,
+    unhealthy_first,
 )
 from app.rollouts.model import POD_TEMPLATE_HASH_LABEL, RolloutView, parse_rollout
 
 log = logging.getLogger(__name__)
 
-LOG_CONCURRENCY = 8
+LOG_CONCURRENCY = 8  # log reads in flight at once, per collection
 T = TypeVar("T")
 
 
@@ -59,17 +61,39 @@ class _Collector:
         self.kube = kube
         self.ns = ns
         self.tail_lines = tail_lines
-        self.gaps: list[str] = []
-        self.limit = asyncio.Semaphore(LOG_CONCURRENCY)
+        self.notes: list[str | tuple[str, str, str, str]] = []  # a sentence, or a failed read
+        self.log_slots = asyncio.Semaphore(LOG_CONCURRENCY)
 
-    async def read(self, what: str, call: Awaitable[T], default: T) -> T:
+    async def read(self, resource: str, target: str, call: Awaitable[T], default: T, missing: str) -> T:
         """One read; a failure becomes a gap, never an exception."""
         try:
-            async with self.limit:
-                return await call
+            return await call
         except (FixloopError, TimeoutError, OSError) as exc:
-            self.gaps.append(f"{what}: {type(exc).__name__}: {str(exc)[:200]}")
+            self.notes.append((resource, gap_reason(exc), target, missing))
+            log.info("evidence read failed: %s %s: %s", resource, target, exc)
             return default
+
+    def gaps(self) -> list[str]:
+        """Sentences such as "pods/log forbidden (403) for demo/web-1/app: logs missing"; failed reads of
+        one resource for one reason are told once, with the first few targets."""
+        groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for note in self.notes:
+            if isinstance(note, tuple):
+                groups.setdefault(note[:2], []).append(note[2:])
+        sentences, told = [], set()
+        for note in self.notes:
+            if isinstance(note, str):
+                sentences.append(note)
+                continue
+            key = note[:2]
+            if key in told:
+                continue
+            told.add(key)
+            failed = groups[key]
+            targets = ", ".join(target for target, _ in failed[:3]) + (", ..." if len(failed) > 3 else "")
+            count = f"{len(failed)} reads: " if len(failed) > 1 else ""
+            sentences.append(f"{key[0]} {key[1]} for {count}{targets}: {failed[0][1]}")
+        return sentences
 
 
 async def collect_evidence(
@@ -82,22 +106,27 @@ async def collect_evidence(
     fallback_rollout: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> Evidence:
-    collector = _Collector(kube, ns, tail_lines)
-    view = await _rollout(collector, ns, name, fallback_rollout)
-    canary_rs = await _replica_set(collector, view.current_pod_hash)
-    stable_rs = await _replica_set(collector, view.stable_rs)
-    window = str((canary_rs.get("metadata") or {}).get("creationTimestamp") or "") or None
-    canary = await _pods(collector, view.current_pod_hash, Side.CANARY, max_pods_per_side)
-    stable = await _pods(collector, view.stable_rs, Side.STABLE, max_pods_per_side)
-    pods = canary + stable
-    logs = await _logs(collector, pods, window)
-    involved = [view.name] + [p.name for p in pods]
-    involved += [str((rs.get("metadata") or {}).get("name")) for rs in (canary_rs, stable_rs) if rs]
-    events = await _events(collector, involved)
-    runs = await collector.read(
-        "analysisruns", kube.list_analysis_runs(ns, f"{POD_TEMPLATE_HASH_LABEL}={view.current_pod_hash}"), []
+    c = _Collector(kube, ns, tail_lines)
+    view = await _rollout(c, ns, name, fallback_rollout)
+    canary_hash, stable_hash = view.current_pod_hash, view.stable_rs
+    if canary_hash and canary_hash == stable_hash:
+        c.notes.append(f"the canary revision {canary_hash} is the stable one: there is no canary to compare")
+        stable_hash = ""
+    canary_rs, stable_rs, canary_raw, stable_raw, runs = await asyncio.gather(
+        _replica_set(c, view, canary_hash, Side.CANARY),
+        _replica_set(c, view, stable_hash, Side.STABLE),
+        _pods(c, view, canary_hash, Side.CANARY, max_pods_per_side),
+        _pods(c, view, stable_hash, Side.STABLE, max_pods_per_side),
+        _analysis_runs(c, view, canary_hash),
     )
-    stable_images = template_images(stable_rs) if stable_rs else {}
+    window = _window(canary_raw, canary_rs)
+    pods = [pod_evidence(p, Side.CANARY) for p in canary_raw] + [
+        pod_evidence(p, Side.STABLE) for p in stable_raw
+    ]
+    involved = [("Rollout", name)] + [("ReplicaSet", _name(rs)) for rs in (canary_rs, stable_rs) if rs]
+    logs, events = await asyncio.gather(
+        _logs(c, pods, window), _events(c, involved + [("Pod", p.name) for p in pods])
+    )
     return Evidence(
         namespace=ns,
         rollout=name,
@@ -109,90 +138,146 @@ async def collect_evidence(
         pods=pods,
         logs=logs,
         events=events,
-        metrics=[m for run in runs for m in metric_results(run)],
-        images=image_changes(stable_images, dict(view.containers)),
-        gaps=collector.gaps,
-        window_start=window or "",
+        metrics=[metric for run in runs for metric in metric_results(run)],
+        images=_images(c, view, canary_rs, stable_rs),
+        gaps=c.gaps(),
+        window_start=window,
         collected_at=(now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
 
 
-async def _rollout(collector: _Collector, ns: str, name: str, fallback: dict[str, Any] | None) -> RolloutView:
+async def _rollout(c: _Collector, ns: str, name: str, fallback: dict[str, Any] | None) -> RolloutView:
     if fallback is None:
-        return parse_rollout(await collector.kube.get_rollout(ns, name))  # nothing to fall back on: raise
-    raw = await collector.read(
-        f"rollout {ns}/{name} (the notification's copy was used)",
-        collector.kube.get_rollout(ns, name),
-        fallback,
-    )
+        return parse_rollout(await c.kube.get_rollout(ns, name))  # nothing to fall back on: raise
+    missing = "the notification's copy was used, and may be stale"
+    raw = await c.read("rollouts", f"{ns}/{name}", c.kube.get_rollout(ns, name), fallback, missing)
     return parse_rollout(raw)
 
 
-async def _replica_set(collector: _Collector, pod_hash: str) -> dict[str, Any]:
+async def _replica_set(c: _Collector, view: RolloutView, pod_hash: str, side: Side) -> dict[str, Any]:
     if not pod_hash:
         return {}
-    found = await collector.read(
-        f"replicasets {pod_hash}",
-        collector.kube.list_replica_sets(collector.ns, f"{POD_TEMPLATE_HASH_LABEL}={pod_hash}"),
-        [],
+    selector = f"{POD_TEMPLATE_HASH_LABEL}={pod_hash}"
+    missing = f"the {side.value} ReplicaSet (creation time, images, events) is missing"
+    found = await c.read(
+        "replicasets", f"{c.ns} {selector}", c.kube.list_replica_sets(c.ns, selector), [], missing
     )
-    return found[0] if found else {}
+    mine = [rs for rs in found if owned_by(rs, "Rollout", view.name)]
+    return mine[0] if mine else {}
 
 
-async def _pods(collector: _Collector, pod_hash: str, side: Side, cap: int) -> list[PodEvidence]:
+async def _pods(
+    c: _Collector, view: RolloutView, pod_hash: str, side: Side, cap: int
+) -> list[dict[str, Any]]:
     if not pod_hash:
-        collector.gaps.append(f"{side.value} pods: the Rollout names no {side.value} revision")
+        if side is Side.CANARY:
+            c.notes.append(
+                f"the Rollout names no {side.value} revision (status.currentPodHash): no {side.value} pods"
+            )
         return []
-    raw = await collector.read(
-        f"{side.value} pods",
-        collector.kube.list_pods(collector.ns, f"{POD_TEMPLATE_HASH_LABEL}={pod_hash}"),
-        [],
+    selector = ",".join(
+        [*(f"{k}={v}" for k, v in sorted(view.selector.items())), f"{POD_TEMPLATE_HASH_LABEL}={pod_hash}"]
     )
-    ordered = sorted(raw, key=lambda p: str((p.get("metadata") or {}).get("name", "")))
-    if len(ordered) > cap:
-        collector.gaps.append(f"{side.value} pods: {len(ordered)} found, the first {cap} read")
-    return [pod_evidence(p, side) for p in ordered[:cap]]
+    missing = f"{side.value} pods, their logs and events are missing"
+    found = await c.read("pods", f"{c.ns} {selector}", c.kube.list_pods(c.ns, selector), None, missing)
+    if found is None:
+        return []
+    if not found:
+        c.notes.append(
+            f"no {side.value} pods found with {selector} (scaled down?): {side.value} logs are missing"
+        )
+    if len(found) > cap:
+        c.notes.append(f"{side.value} pods: {len(found)} found, {cap} read (the least healthy first)")
+    return unhealthy_first(found)[:cap]
 
 
-async def _logs(collector: _Collector, pods: list[PodEvidence], since: str | None) -> list[LogChunk]:
-    reads = []
-    for pod in pods:
-        for container in pod.containers:
-            reads.append((pod, container.name, False))
-            if container.restart_count > 0:
-                reads.append((pod, container.name, True))
-    texts = await asyncio.gather(*(_log(collector, pod, name, prev, since) for pod, name, prev in reads))
-    return [chunk for chunk in texts if chunk is not None]
+async def _analysis_runs(c: _Collector, view: RolloutView, pod_hash: str) -> list[dict[str, Any]]:
+    if not pod_hash:
+        return []
+    selector = f"{POD_TEMPLATE_HASH_LABEL}={pod_hash}"
+    missing = "analysis results (metric values, conditions) are missing"
+    runs = await c.read(
+        "analysisruns", f"{c.ns} {selector}", c.kube.list_analysis_runs(c.ns, selector), [], missing
+    )
+    mine = [run for run in runs if owned_by(run, "Rollout", view.name)]
+    return sorted(mine, key=lambda run: str((run.get("metadata") or {}).get("creationTimestamp", "")))
+
+
+def _window(canary_pods: list[dict[str, Any]], canary_rs: dict[str, Any]) -> str:
+    """Start of the log window read on both sides, so that "only in the canary" means something.
+
+    The oldest canary pod's creation is when this canary attempt started serving; the ReplicaSet's own
+    creation can be much older (a retried abort, or a rollback to a revision, reuses its ReplicaSet),
+    so it is only the fallback when no canary pod is left. Empty: no window, the tail alone bounds it.
+    """
+    starts = [str((p.get("metadata") or {}).get("creationTimestamp") or "") for p in canary_pods]
+    starts = [start for start in starts if start]
+    if starts:
+        return min(starts)
+    return str((canary_rs.get("metadata") or {}).get("creationTimestamp") or "")
+
+
+def _log_plan(pod: PodEvidence) -> list[tuple[str, bool]]:
+    """(container, previous) reads: none for a container that never started; only ``previous`` for one
+    waiting after a crash (the kubelet serves that same instance as the current log)."""
+    plan = []
+    for container in pod.containers:
+        restarted = container.restart_count > 0
+        if container.state != "waiting":
+            plan.append((container.name, False))
+        if restarted:
+            plan.append((container.name, True))
+    return plan
+
+
+async def _logs(c: _Collector, pods: list[PodEvidence], since: str) -> list[LogChunk]:
+    reads = [(pod, name, previous) for pod in pods for name, previous in _log_plan(pod)]
+    chunks = await asyncio.gather(*(_log(c, pod, name, previous, since) for pod, name, previous in reads))
+    return [chunk for chunk in chunks if chunk is not None]
 
 
 async def _log(
-    collector: _Collector, pod: PodEvidence, container: str, previous: bool, since: str | None
+    c: _Collector, pod: PodEvidence, container: str, previous: bool, since: str
 ) -> LogChunk | None:
-    kind = "previous log" if previous else "log"
-    call = collector.kube.read_log(
-        collector.ns,
-        pod.name,
-        container,
-        tail_lines=collector.tail_lines,
-        since_time=None if previous else since,
-        previous=previous,
-    )
-    text = await collector.read(f"pods/log {pod.name}/{container} ({kind})", call, None)
-    if text is None:
+    target = f"{c.ns}/{pod.name}/{container}" + (" (previous)" if previous else "")
+    async with c.log_slots:
+        call = c.kube.read_log(
+            c.ns, pod.name, container, tail_lines=c.tail_lines, since_time=since or None, previous=previous
+        )
+        text = await c.read("pods/log", target, call, None, "logs missing")
+    if text is None or not text.strip():  # nothing written in the window: no chunk
         return None
     lines = tuple(text.splitlines())
-    return LogChunk(
-        pod.name, container, pod.side, lines, previous=previous, truncated=len(lines) >= collector.tail_lines
-    )
+    truncated = len(lines) >= c.tail_lines
+    return LogChunk(pod.name, container, pod.side, lines, previous=previous, truncated=truncated)
 
 
-async def _events(collector: _Collector, names: list[str]) -> list[Any]:
-    batches = await asyncio.gather(
-        *(
-            collector.read(
-                f"events of {n}", collector.kube.list_events(collector.ns, f"involvedObject.name={n}"), []
-            )
-            for n in dict.fromkeys(names)
-        )
-    )
-    return [kube_event(raw) for batch in batches for raw in batch]
+async def _events(c: _Collector, involved: list[tuple[str, str]]) -> list[KubeEvent]:
+    async def about(kind: str, name: str) -> list[dict[str, Any]]:
+        selector = f"involvedObject.kind={kind},involvedObject.name={name}"
+        call = c.kube.list_events(c.ns, selector)
+        return await c.read("events", f"{kind} {c.ns}/{name}", call, [], "its events are missing")
+
+    batches = await asyncio.gather(*(about(kind, name) for kind, name in dict.fromkeys(involved)))
+    events = [kube_event(raw) for batch in batches for raw in batch]
+    return sorted(events, key=lambda event: event.last_seen)
+
+
+def _images(
+    c: _Collector, view: RolloutView, canary_rs: dict[str, Any], stable_rs: dict[str, Any]
+) -> list[ImageChange]:
+    """Canary images from the Rollout's template, or the canary ReplicaSet's when the template lives
+    elsewhere (``spec.workloadRef``); stable images from the stable ReplicaSet's pod template."""
+    canary = {**view.init_containers, **view.containers}
+    if not canary or view.workload_ref is not None:
+        canary = template_images(canary_rs)
+    if not stable_rs:
+        unread = any(isinstance(note, tuple) and note[0] == "replicasets" for note in c.notes)
+        if view.stable_rs and view.stable_rs != view.current_pod_hash and not unread:
+            c.notes.append(f"no stable ReplicaSet {view.stable_rs} found: the stable images are unknown")
+        return []
+    return image_changes(template_images(stable_rs), canary)
+
+
+def _name(obj: dict[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("name") or "")

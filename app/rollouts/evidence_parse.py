@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from app.analysis.evidence import ContainerState, ImageChange, KubeEvent, MetricResult, PodEvidence, Side
+from app.rollouts.kube_errors import KubeConflict, KubeForbidden, KubeInvalid, KubeNotFound, KubeUnavailable
 
 SIDECARS = frozenset(
     {"istio-proxy", "istio-init", "linkerd-proxy", "linkerd-init", "envoy", "vault-agent", "cloud-sql-proxy"}
@@ -20,9 +22,10 @@ PROVIDER_QUERY = {
     "web": "url",
     "cloudWatch": "metricDataQueries",
     "kayenta": "application",
-    "job": "spec",
 }
 MAX_VALUES = 10
+_ARG = re.compile(r"\{\{\s*args\.([\w.-]+)\s*\}\}")
+_HTTP = re.compile(r"HTTP (\d{3})")
 
 
 def _dig(obj: Any, *path: str) -> Any:
@@ -89,16 +92,67 @@ def kube_event(raw: dict[str, Any]) -> KubeEvent:
     )
 
 
+def gap_reason(exc: BaseException) -> str:
+    """Why a read failed, in a few words: "forbidden (403)", "timed out", "unreachable (API down?)"."""
+    code = _HTTP.search(str(exc))
+    status = f" ({code.group(1)})" if code else ""
+    if isinstance(exc, KubeForbidden):
+        return "unauthorized (401)" if status == " (401)" else "forbidden (403)"
+    if isinstance(exc, KubeNotFound):
+        return "not found (404)"
+    if isinstance(exc, TimeoutError) or (isinstance(exc, KubeUnavailable) and "timed out" in str(exc)):
+        return "timed out"
+    if isinstance(exc, KubeUnavailable):
+        return f"unavailable{status}" if status else "unreachable (API server down?)"
+    if isinstance(exc, KubeInvalid | KubeConflict):
+        return f"rejected{status}"
+    return f"failed ({type(exc).__name__})"
+
+
+def owned_by(obj: dict[str, Any], kind: str, name: str) -> bool:
+    """True if ``obj`` has no owner references, or one of them is ``kind/name``."""
+    owners = _dig(obj, "metadata", "ownerReferences") or []
+    return not owners or any(o.get("kind") == kind and o.get("name") == name for o in owners)
+
+
+def unhealthy_first(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pods ordered so that a cap keeps the interesting ones: not ready or restarted first, then by name."""
+
+    def healthy(pod: dict[str, Any]) -> bool:
+        statuses = _dig(pod, "status", "containerStatuses") or []
+        return bool(statuses) and all(s.get("ready") and not s.get("restartCount") for s in statuses)
+
+    return sorted(pods, key=lambda pod: (healthy(pod), str(_dig(pod, "metadata", "name") or "")))
+
+
+def _query(spec: dict[str, Any], args: dict[str, str]) -> tuple[str, str]:
+    """(provider type, the query it runs with ``{{args.x}}`` filled in from the run's arguments)."""
+    provider = next(iter(spec.get("provider") or {}), "")
+    config = (spec.get("provider") or {}).get(provider) or {}
+    if provider == "job":
+        containers = _dig(config, "spec", "template", "spec", "containers") or [{}]
+        first = containers[0]
+        text = " ".join(str(part) for part in [*(first.get("command") or []), *(first.get("args") or [])])
+        text = text or str(first.get("image", ""))
+    elif isinstance(config, dict):
+        value = config.get(PROVIDER_QUERY.get(provider, "query"), "")
+        text = value if isinstance(value, str) else str(value)
+    else:
+        text = ""
+    return provider, _ARG.sub(lambda m: args.get(m.group(1), m.group(0)), text)
+
+
 def metric_results(run: dict[str, Any]) -> list[MetricResult]:
-    """Every metric of an AnalysisRun that did not succeed, with its query, conditions and values."""
+    """Every metric of an AnalysisRun, with its provider, query, conditions and measured values."""
     name = str(_dig(run, "metadata", "name") or "")
     specs = {m.get("name"): m for m in _dig(run, "spec", "metrics") or []}
+    args = {
+        a["name"]: str(a["value"]) for a in _dig(run, "spec", "args") or [] if "value" in a and "name" in a
+    }
     results = []
     for result in _dig(run, "status", "metricResults") or []:
         spec = specs.get(result.get("name")) or {}
-        provider = next(iter(spec.get("provider") or {}), "")
-        query = (spec.get("provider") or {}).get(provider) or {}
-        query_text = query.get(PROVIDER_QUERY.get(provider, "query"), "") if isinstance(query, dict) else ""
+        provider, query_text = _query(spec, args)
         measurements = result.get("measurements") or []
         results.append(
             MetricResult(
@@ -124,13 +178,16 @@ def metric_results(run: dict[str, Any]) -> list[MetricResult]:
 
 
 def template_images(obj: dict[str, Any]) -> dict[str, str]:
-    containers = _dig(obj, "spec", "template", "spec", "containers") or []
+    """name -> image of a pod template's init and regular containers (a ReplicaSet's or a Rollout's)."""
+    pod_spec = _dig(obj, "spec", "template", "spec") or {}
+    containers = [*(pod_spec.get("initContainers") or []), *(pod_spec.get("containers") or [])]
     return {str(c.get("name")): str(c.get("image", "")) for c in containers}
 
 
 def image_changes(stable: dict[str, str], canary: dict[str, str]) -> list[ImageChange]:
+    """Containers whose image differs between the revisions ("" on the side that lacks the container)."""
     return [
-        ImageChange(container=name, stable=stable.get(name, ""), canary=image)
-        for name, image in sorted(canary.items())
-        if stable.get(name) != image
+        ImageChange(container=name, stable=stable.get(name, ""), canary=canary.get(name, ""))
+        for name in sorted(set(stable) | set(canary))
+        if stable.get(name) != canary.get(name)
     ]
