@@ -105,7 +105,21 @@ def _bare_urls(text: str, allowed: tuple[str, ...]) -> str:
     return _URL_RE.sub(replace, text)
 
 
+_CODE_SPAN_RE = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
+
+
 def _escape_html(text: str) -> str:
+    """Escape HTML outside code spans; inside one GitHub shows the text literally (``&lt;`` would show)."""
+    out: list[str] = []
+    last = 0
+    for span in _CODE_SPAN_RE.finditer(text):
+        out += [_escape(text[last : span.start()]), span.group(0)]
+        last = span.end()
+    out.append(_escape(text[last:]))
+    return "".join(out)
+
+
+def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

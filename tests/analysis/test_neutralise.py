@@ -133,3 +133,11 @@ def test_property_inline_output_is_always_inert(text: str) -> None:
     assert not re.search(r"(?i)(?<![\w/.-])/fixloop", out)
     assert "https://evil.example" not in out and "\u200b" not in out and "\u202e" not in out
     assert len(out) <= 300 and "\n" not in out
+
+
+def test_code_spans_are_shown_literally_not_escaped() -> None:
+    from app.analysis.neutralise import neutralise_inline
+
+    text = neutralise_inline("New: `index [<*>]` then <img src=x> and `open <b>")
+    assert "`index [<*>]`" in text, "inside a code span GitHub shows the text as is"
+    assert "&lt;img src=x&gt;" in text and "&lt;b&gt;" in text, "outside (or unclosed) it is escaped"
