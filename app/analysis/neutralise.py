@@ -109,11 +109,13 @@ _CODE_SPAN_RE = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 
 
 def _escape_html(text: str) -> str:
-    """Escape HTML outside code spans; inside one GitHub shows the text literally (``&lt;`` would show)."""
+    """Escape HTML. Inside a code span GitHub would show ``&lt;`` literally, so there angle brackets
+    become look-alikes (U+2039, U+203A) instead: readable, and still inert if a later cut leaves the span open."""
     out: list[str] = []
     last = 0
     for span in _CODE_SPAN_RE.finditer(text):
-        out += [_escape(text[last : span.start()]), span.group(0)]
+        code = span.group(0)
+        out += [_escape(text[last : span.start()]), code.replace("<", "\u2039").replace(">", "\u203a")]
         last = span.end()
     out.append(_escape(text[last:]))
     return "".join(out)

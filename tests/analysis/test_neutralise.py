@@ -135,9 +135,7 @@ def test_property_inline_output_is_always_inert(text: str) -> None:
     assert len(out) <= 300 and "\n" not in out
 
 
-def test_code_spans_are_shown_literally_not_escaped() -> None:
-    from app.analysis.neutralise import neutralise_inline
-
+def test_code_spans_show_look_alikes_not_entities() -> None:
     text = neutralise_inline("New: `index [<*>]` then <img src=x> and `open <b>")
-    assert "`index [<*>]`" in text, "inside a code span GitHub shows the text as is"
+    assert "`index [\u2039*\u203a]`" in text, "inside a code span an entity would show literally"
     assert "&lt;img src=x&gt;" in text and "&lt;b&gt;" in text, "outside (or unclosed) it is escaped"
