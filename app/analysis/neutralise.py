@@ -110,7 +110,7 @@ _CODE_SPAN_RE = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 
 def _escape_html(text: str) -> str:
     """Escape HTML. Inside a code span GitHub would show ``&lt;`` literally, so there angle brackets
-    become look-alikes (U+2039, U+203A) instead: readable, and still inert if a later cut leaves the span open."""
+    become look-alikes (U+2039, U+203A) instead: readable, and inert even if a later cut opens the span."""
     out: list[str] = []
     last = 0
     for span in _CODE_SPAN_RE.finditer(text):
