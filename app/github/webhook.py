@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
+import orjson
 from aiohttp import web
 from gidgethub import ValidationFailure
 from gidgethub.sansio import validate_event
@@ -38,8 +38,8 @@ class WebhookIntake:
         if not event or not delivery:
             return self._refuse(400, event, "X-GitHub-Event and X-GitHub-Delivery headers are required")
         try:
-            payload = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
             return self._refuse(400, event, f"body is not JSON: {exc}")
         if not isinstance(payload, dict):
             return self._refuse(400, event, "body must be a JSON object")

@@ -6,9 +6,10 @@ Every time is a float: seconds since the epoch, UTC (``time.time()``), the same 
 from __future__ import annotations
 
 import enum
-import json
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from app.errors import FixloopError, TransientError
 
@@ -34,13 +35,15 @@ class NotFound(FixloopError):
 
 
 def dump_json(value: JSON) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    # orjson: webhook payloads are stored on the acknowledgement path, where json.dumps with sorted
+    # keys was a tenth of the CPU (bench/webhook.py under py-spy).
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def load_json(text: str | None) -> JSON:
     if not text:
         return {}
-    value = json.loads(text)
+    value = orjson.loads(text)
     return value if isinstance(value, dict) else {"value": value}
 
 
