@@ -1,121 +1,171 @@
-"""``/github/oauth/start`` and ``/github/oauth/callback``: a user authorises Fixloop to act in their name.
+"""GitHub's OAuth web flow for a GitHub App, as a client: the authorize URL and the token endpoint.
 
-The post-install redirect of ``request_oauth_on_install`` arrives at the callback with ``code``,
-``installation_id`` and ``setup_action`` but no ``state`` of ours. It is accepted only with
-``setup_action`` set and an installation id that belongs to the App. Trade-off: without a state, a
-forged link could make a victim's browser store a token; but the code is single-use and bound to our
-client secret, and the identity comes from ``GET /user`` with the token we received, so the worst case
-is storing the attacker's own token for the attacker's own login, which the page names.
+A GitHub App asks for no ``scope``: a user-to-server token carries the App's permissions, limited to
+what the user may do. With expiring user tokens (GitHub's default) the token lasts 8 hours and comes
+with a refresh token (6 months) that is single use: refreshing returns a new pair and kills the old.
+
+The token endpoint answers HTTP 200 even when it refuses, with ``{"error": ...}`` in the body; a dead
+refresh token is ``bad_refresh_token``. That one error means "the user must authorise again"; other
+errors (wrong client secret, bad code) say nothing about the user's grant and are reported as such.
+
+The HTTP side (``/github/oauth/start`` and ``/callback``) is in ``app.github.oauth_routes``.
 """
 
 from __future__ import annotations
 
-import html
-import logging
-import secrets
-from collections.abc import Mapping
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import gidgethub
-from aiohttp import web
+import aiohttp
 
-from app.errors import FixloopError
-from app.github.app import GitHubApp
-from app.github.user_tokens import UserTokens
+from app.errors import ConfigError, PermanentError, TransientError
 from app.settings import Settings
-from app.store import Store
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:  # the shim at the bottom of this module
+    from app.github.oauth_routes import OAuthEndpoints as OAuthEndpoints  # noqa: PLC0414 (re-export)
 
-STATE_TTL = 600.0
-CALLBACK = "/github/oauth/callback"
+START_PATH = "/github/oauth/start"
+CALLBACK_PATH = "/github/oauth/callback"
+TOKEN_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
+TOKEN_ATTEMPTS = 3
+BACKOFF_BASE = 0.5
+MAX_RETRY_AFTER = 10.0
+BAD_REFRESH_TOKEN = "bad_refresh_token"  # noqa: S105 (an error code, not a secret)
+
+Sleep = Callable[[float], Awaitable[None]]
 
 
-def _page(status: int, title: str, text: str) -> web.Response:
-    body = (
-        "<!doctype html><meta charset=utf-8><title>Fixloop</title>"
-        f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>"
-    )
-    return web.Response(status=status, text=body, content_type="text/html")
+class OAuthRefused(PermanentError):
+    """The token endpoint refused; ``error`` is GitHub's code (``bad_verification_code``, ...)."""
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(f"GitHub refused the OAuth request: {description or error}")
+        self.error = error
+        self.description = description
 
 
-class OAuthEndpoints:
-    def __init__(self, settings: Settings, store: Store, github: GitHubApp, tokens: UserTokens) -> None:
-        self._settings = settings
-        self._store = store
-        self._github = github
-        self._tokens = tokens
+@dataclass(frozen=True)
+class Grant:
+    """A token pair as the token endpoint gave it; the tokens never show in ``repr``."""
 
-    def _configured(self) -> bool:
-        return bool(self._settings.github_client_id and self._settings.github_client_secret)
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    expires_in: float | None = None  # seconds; None: the token does not expire
+    refresh_expires_in: float | None = None
 
-    async def start(self, request: web.Request) -> web.Response:
-        if not self._configured():
-            return _page(503, "Not configured", "GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET are not set.")
-        state = secrets.token_urlsafe(32)
-        installation = request.query.get("installation_id", "")
-        data = {"installation_id": int(installation)} if installation.isdigit() else {}
-        await self._store.save_oauth_state(state, data, STATE_TTL)
-        query = urlencode(
-            {
-                "client_id": self._settings.github_client_id,
-                "redirect_uri": self._settings.public_url + CALLBACK,
-                "state": state,
-            }
+    @classmethod
+    def from_answer(cls, answer: dict[str, Any]) -> Grant:
+        """Parse the token endpoint's JSON; ``OAuthRefused`` when it carries an error or no token."""
+        if answer.get("error") or not answer.get("access_token"):
+            error = str(answer.get("error") or "no_token")
+            raise OAuthRefused(error, str(answer.get("error_description") or ""))
+        return cls(
+            access_token=str(answer["access_token"]),
+            refresh_token=str(answer.get("refresh_token") or ""),
+            expires_in=_seconds(answer.get("expires_in")),
+            refresh_expires_in=_seconds(answer.get("refresh_token_expires_in")),
         )
-        raise web.HTTPFound(f"{self._settings.github_web_url}/login/oauth/authorize?{query}")
 
-    async def callback(self, request: web.Request) -> web.Response:
-        if not self._configured():
-            return _page(503, "Not configured", "GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET are not set.")
-        query = request.query
-        if "error" in query:
-            return _page(
-                400, "Not authorised", f"GitHub said: {query.get('error_description', query['error'])}"
-            )
-        code = query.get("code", "")
-        if not code:
-            return _page(400, "Missing code", "Start again at /github/oauth/start.")
-        installation_id = await self._installation_of(query)
-        if isinstance(installation_id, web.Response):
-            return installation_id
+
+def _seconds(value: Any) -> float | None:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds > 0 else None
+
+
+def oauth_configured(settings: Settings) -> bool:
+    return bool(settings.github_client_id and settings.github_client_secret)
+
+
+def callback_url(settings: Settings) -> str:
+    return settings.public_url + CALLBACK_PATH
+
+
+def start_url(settings: Settings) -> str:
+    """Where a user goes to authorise Fixloop (linked from errors and status comments)."""
+    return settings.public_url + START_PATH
+
+
+def authorize_url(settings: Settings, state: str) -> str:
+    query = urlencode(
+        {"client_id": settings.github_client_id, "redirect_uri": callback_url(settings), "state": state}
+    )
+    return f"{settings.github_web_url}/login/oauth/authorize?{query}"
+
+
+class TokenEndpoint:
+    """``POST {GITHUB_WEB_URL}/login/oauth/access_token``: timeout, bounded retries on 5xx and transport."""
+
+    def __init__(
+        self, settings: Settings, session: aiohttp.ClientSession, sleep: Sleep = asyncio.sleep
+    ) -> None:
+        self._settings = settings
+        self._session = session
+        self._sleep = sleep
+
+    async def exchange_code(self, code: str) -> Grant:
+        return Grant.from_answer(
+            await self._post({"code": code, "redirect_uri": callback_url(self._settings)})
+        )
+
+    async def refresh(self, refresh_token: str) -> Grant:
+        """A new pair; ``OAuthRefused`` with ``error == BAD_REFRESH_TOKEN`` when the grant is gone."""
+        return Grant.from_answer(
+            await self._post({"grant_type": "refresh_token", "refresh_token": refresh_token})
+        )
+
+    async def _post(self, params: dict[str, str]) -> dict[str, Any]:
+        if not oauth_configured(self._settings):
+            raise ConfigError("GITHUB_CLIENT_ID / GITHUB_CLIENT_SECRET: required for user authorisation")
+        body = {
+            "client_id": self._settings.github_client_id,
+            "client_secret": self._settings.github_client_secret.get(),
+            **params,
+        }
+        for attempt in range(1, TOKEN_ATTEMPTS + 1):
+            try:
+                return await self._post_once(body)
+            except TransientError as exc:
+                if attempt == TOKEN_ATTEMPTS:
+                    raise
+                await self._sleep(min(exc.retry_after or BACKOFF_BASE * 2 ** (attempt - 1), MAX_RETRY_AFTER))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _post_once(self, body: dict[str, str]) -> dict[str, Any]:
+        url = f"{self._settings.github_web_url}/login/oauth/access_token"
         try:
-            grant = await self._tokens.exchange(
-                {"code": code, "redirect_uri": self._settings.public_url + CALLBACK}
-            )
-            me = await self._github.client(grant.access_token).getitem("/user")
-            await self._tokens.save(int(me["id"]), str(me["login"]), grant, installation_id)
-        except (FixloopError, gidgethub.HTTPException) as exc:
-            log.warning("OAuth callback failed: %s", type(exc).__name__)
-            return _page(
-                400, "Not authorised", f"GitHub did not accept the authorisation ({exc}). Start again."
-            )
-        log.info("user %s authorised Fixloop (installation %s)", me["login"], installation_id)
-        return _page(200, "Done", f"Fixloop can now act for @{me['login']}. You can close this page.")
+            async with self._session.post(
+                url, data=body, headers={"Accept": "application/json"}, timeout=TOKEN_TIMEOUT
+            ) as answer:
+                if answer.status >= 500 or answer.status == 429:
+                    retry_after = answer.headers.get("Retry-After", "")
+                    raise TransientError(
+                        f"GitHub's OAuth token endpoint answered HTTP {answer.status}",
+                        retry_after=float(retry_after) if retry_after.isdigit() else None,
+                    )
+                text = await answer.text()
+                status = answer.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TransientError(f"GitHub's OAuth token endpoint unreachable: {type(exc).__name__}") from exc
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise PermanentError(f"GitHub's OAuth token endpoint answered HTTP {status} without JSON")
+        return parsed
 
-    async def _installation_of(self, query: Mapping[str, str]) -> int | web.Response | None:
-        """The installation to link the user to, from our state or GitHub's post-install redirect."""
-        state = query.get("state", "")
-        if state:
-            data = await self._store.pop_oauth_state(state)
-            if data is None:
-                return _page(
-                    400,
-                    "Expired or unknown request",
-                    "This link was already used or is too old. Start again.",
-                )
-            found = data.get("installation_id")
-            return int(found) if found is not None else None
-        raw = str(query.get("installation_id", ""))
-        if not query.get("setup_action") or not raw.isdigit():
-            return _page(400, "Unknown request", "No state: start again at /github/oauth/start.")
-        if not await self._app_has_installation(int(raw)):
-            return _page(400, "Unknown installation", "This installation does not belong to Fixloop.")
-        return int(raw)
 
-    async def _app_has_installation(self, installation_id: int) -> bool:
-        client = self._github.client()
-        async for item in client.getiter("/app/installations", jwt=self._github.app_jwt()):
-            if int(item["id"]) == installation_id:
-                return True
-        return False
+def __getattr__(name: str) -> type[OAuthEndpoints]:
+    # Shim until app/server.py imports OAuthEndpoints from app.github.oauth_routes, where it lives now.
+    if name == "OAuthEndpoints":
+        from app.github.oauth_routes import OAuthEndpoints  # noqa: PLC0415
+
+        return OAuthEndpoints
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
