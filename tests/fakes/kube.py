@@ -20,7 +20,6 @@ import fnmatch
 import json
 import re
 import tempfile
-import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,10 @@ import yaml
 from aiohttp import web
 
 from tests.fakes.kube_logs import Logs
-from tests.fakes.kube_store import BY_KIND, RESOURCES, ApiError, Resource, Store, now_rfc3339
+from tests.fakes.kube_objects import kube_event
+from tests.fakes.kube_store import BY_KIND, RESOURCES, ApiError, Resource, Store
+
+__all__ = ["FakeKube", "fake_kube", "kube_event"]
 
 TOKEN = "fake-kube-token"
 _PATH = re.compile(
@@ -295,42 +297,6 @@ class FakeKube:
             ctype = request.headers.get("Content-Type", "")
             self.patches.append(PatchCall(route.resource, route.namespace, route.name, ctype, body, status))
         return web.json_response(obj)
-
-
-def kube_event(
-    involved: dict[str, Any],
-    reason: str,
-    message: str,
-    *,
-    type_: str = "Normal",
-    count: int = 1,
-    when: str = "",
-) -> dict[str, Any]:
-    """A core/v1 Event about ``involved`` (a Pod, ReplicaSet or Rollout object)."""
-    meta = involved["metadata"]
-    when = when or now_rfc3339()
-    return {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {
-            "name": f"{meta['name']}.{zlib.crc32(f'{reason}{message}'.encode()):x}",
-            "namespace": meta["namespace"],
-        },
-        "involvedObject": {
-            "apiVersion": involved.get("apiVersion", ""),
-            "kind": involved["kind"],
-            "name": meta["name"],
-            "namespace": meta["namespace"],
-            "uid": meta.get("uid", ""),
-        },
-        "reason": reason,
-        "message": message,
-        "type": type_,
-        "count": count,
-        "firstTimestamp": when,
-        "lastTimestamp": when,
-        "source": {"component": "fake"},
-    }
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.fakes.kube import FakeKube
+from tests.fakes.kube import FakeKube, kube_event
 
 ROLLOUT = "/apis/argoproj.io/v1alpha1/namespaces/demo/rollouts/rollouts-demo"
 
@@ -180,3 +180,12 @@ async def test_faults_down_forbid_unplug(demo: FakeKube, http: aiohttp.ClientSes
     await demo.replug()
     async with http.get(ROLLOUT) as response:
         assert response.status == 200
+
+
+async def test_seeded_events_are_found_by_field_selector(demo: FakeKube, http: aiohttp.ClientSession) -> None:
+    pod = demo.get("Pod", "demo", "rollouts-demo-687d76d795-4bxkq")
+    demo.add(kube_event(pod, "OOMKilling", "Memory cgroup out of memory", type_="Warning"))
+    params = {"fieldSelector": f"involvedObject.kind=Pod,involvedObject.name={pod['metadata']['name']}"}
+    async with http.get("/api/v1/namespaces/demo/events", params=params) as response:
+        events = (await response.json())["items"]
+    assert [(e["reason"], e["type"]) for e in events] == [("OOMKilling", "Warning")]
