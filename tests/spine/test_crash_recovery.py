@@ -83,12 +83,18 @@ async def _all_finished(store: Store) -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("processes", [1, 2], ids=["one-process", "two-processes"])
-async def test_sigkill_halfway_loses_nothing(
-    store_url: str, engine: str, processes: int, tmp_path: Path
-) -> None:
-    if processes == 2 and engine == "sqlite":
-        pytest.skip("two processes share a queue only on PostgreSQL (SQLite is for one process)")
+async def test_sigkill_halfway_loses_nothing(store_url: str, tmp_path: Path) -> None:
+    """One process, on SQLite and on PostgreSQL."""
+    await run_kill_scenario(store_url, tmp_path, processes=1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["postgresql"])  # several processes share a queue only on PostgreSQL
+async def test_two_processes_share_the_queue_through_a_kill(store_url: str, tmp_path: Path) -> None:
+    await run_kill_scenario(store_url, tmp_path, processes=2)
+
+
+async def run_kill_scenario(store_url: str, tmp_path: Path, *, processes: int) -> None:
     env = base_env(None, store_url, FIXLOOP_LOG_LEVEL="INFO", FIXLOOP_JOB_LEASE_SECONDS="2")
     apps = [await AppProcess(env, tmp_path / f"app{i}.log").start() for i in range(processes)]
     deliveries = [str(uuid.uuid4()) for _ in range(DELIVERIES)]
