@@ -68,7 +68,10 @@ def test_secrets_never_show_in_repr() -> None:
         ({"FIXLOOP_WORKERS": "0"}, "FIXLOOP_WORKERS"),
         ({"FIXLOOP_LOG_FORMAT": "xml"}, "FIXLOOP_LOG_FORMAT"),
         ({"GITHUB_PRIVATE_KEY": "not a pem", "GITHUB_APP_ID": "1"}, "GITHUB_PRIVATE_KEY"),
-        ({"GITHUB_PRIVATE_KEY_PATH": "/nonexistent/key.pem", "GITHUB_APP_ID": "1"}, "GITHUB_PRIVATE_KEY_PATH"),
+        (
+            {"GITHUB_PRIVATE_KEY_PATH": "/nonexistent/key.pem", "GITHUB_APP_ID": "1"},
+            "GITHUB_PRIVATE_KEY_PATH",
+        ),
         ({"GITHUB_PRIVATE_KEY": keys.PRIVATE_KEY_PEM}, "GITHUB_APP_ID"),
     ],
 )
