@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from app.github.oauth import OAuthEndpoints
+from app.github.oauth_routes import OAuthEndpoints, oauth_routes
 from app.github.webhook import WebhookIntake
 from app.loop.gate import GateEndpoint
 from app.loop.mapping import intake_mapping_problem
@@ -55,8 +55,7 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> web.App
     app.router.add_get("/metrics", metrics_endpoint)
     app.router.add_post("/github/webhook", github_webhook)
     app.router.add_post("/rollouts/notify", rollouts_notify)
-    app.router.add_get("/github/oauth/start", oauth_start)
-    app.router.add_get("/github/oauth/callback", oauth_callback)
+    app.router.add_routes(oauth_routes(_oauth))
     app.router.add_route("GET", "/analysis/{namespace}/{rollout}", canary_gate)
     app.router.add_route("POST", "/analysis/{namespace}/{rollout}", canary_gate)
     return app
@@ -123,11 +122,3 @@ async def canary_gate(request: web.Request) -> web.Response:
 def _oauth(request: web.Request) -> OAuthEndpoints:
     services: Services = request.app[SERVICES]
     return OAuthEndpoints(services.settings, services.store, services.github, services.user_tokens)
-
-
-async def oauth_start(request: web.Request) -> web.Response:
-    return await _oauth(request).start(request)
-
-
-async def oauth_callback(request: web.Request) -> web.Response:
-    return await _oauth(request).callback(request)

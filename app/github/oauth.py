@@ -160,12 +160,3 @@ class TokenEndpoint:
         if not isinstance(parsed, dict):
             raise PermanentError(f"GitHub's OAuth token endpoint answered HTTP {status} without JSON")
         return parsed
-
-
-def __getattr__(name: str) -> type[OAuthEndpoints]:
-    # Shim until app/server.py imports OAuthEndpoints from app.github.oauth_routes, where it lives now.
-    if name == "OAuthEndpoints":
-        from app.github.oauth_routes import OAuthEndpoints  # noqa: PLC0415
-
-        return OAuthEndpoints
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

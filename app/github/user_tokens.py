@@ -178,6 +178,16 @@ class UserTokens:
             raise delayed
         return None
 
+    async def linked_logins(self, installation_id: int) -> list[str]:
+        """Logins that authorised Fixloop for this installation, most recent first (tokens still stored)."""
+        known = await self._store.kv_get(INSTALLATION_USERS, str(installation_id)) or {"users": []}
+        logins = []
+        for user_id in reversed(known["users"]):
+            stored = await self._store.get_user_token(int(user_id))
+            if stored is not None:
+                logins.append(stored.login)
+        return logins
+
     async def token_for_installation(self, installation_id: int) -> str | None:
         """The token of the most recent user who authorised Fixloop for this installation and still can."""
         known = await self._store.kv_get(INSTALLATION_USERS, str(installation_id)) or {"users": []}

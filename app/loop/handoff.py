@@ -18,6 +18,7 @@ from app.analysis.evidence import evidence_from_dict
 from app.analysis.verdict import verdict_from_dict
 from app.errors import PermanentError
 from app.github.http import GitHubClient
+from app.github.user_tokens import UserTokenRevoked
 from app.loop import issue_ops
 from app.loop.incidents import IncidentState, move
 from app.loop.repo_config import AgentName, RepoConfig, resolve_agent
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NEEDS_HUMAN_LABEL = "needs-human"
+WRITE_ROLES = frozenset({"write", "maintain", "admin"})
 
 
 class HandoffRefused(PermanentError):
@@ -103,12 +105,12 @@ async def _execute(
     number = incident.issue_number
     client = gh
     if plan.user_token:
-        token = await services.user_tokens.token_for_installation(incident.installation_id or 0)
+        token = await _writer_token(services, gh, incident)
         if token is None:
             raise HandoffRefused(
                 "no_user_token",
-                f"{plan.agent.value} only accepts work from a user: nobody has authorised Fixloop yet. "
-                "A user with write access (and, for Copilot, a Copilot seat) signs in once with GitHub.",
+                f"{plan.agent.value} only accepts work from a user: no user with write access has "
+                "authorised Fixloop yet. One (with a Copilot seat, for Copilot) signs in once with GitHub.",
             )
         client = services.github.client(token)
     try:
@@ -120,6 +122,39 @@ async def _execute(
             await issue_ops.comment(client, incident.repo, number, plan.comment)
     except gidgethub.BadRequest as exc:
         raise HandoffRefused(f"http_{exc.status_code.value}", f"GitHub refused the hand-off: {exc}") from exc
+
+
+async def _writer_token(services: Services, gh: GitHubClient, incident: Incident) -> str | None:
+    """The token of a user who authorised Fixloop for this installation AND may write to the repository.
+
+    Anyone can authorise Fixloop; only a writer's token may start an agent here, so a stranger who
+    signed in cannot make the bot act in their name on someone else's repository.
+    """
+    for login in await services.user_tokens.linked_logins(incident.installation_id or 0):
+        if not await can_write(gh, incident.repo, login):
+            continue
+        try:
+            token = await services.user_tokens.token_for(login)
+        except UserTokenRevoked:
+            continue
+        if token:
+            return token
+    return None
+
+
+async def can_write(gh: GitHubClient, repo: str, login: str) -> bool:
+    """Write, maintain or admin on the repository (``GET .../collaborators/{username}/permission``)."""
+    try:
+        answer = await gh.getitem(
+            "/repos/{owner}/{repo}/collaborators/{username}/permission",
+            url_vars={**issue_ops.split_repo(repo), "username": login},
+        )
+    except gidgethub.BadRequest as exc:
+        if exc.status_code.value == 404:
+            return False
+        raise
+    role = str(answer.get("role_name") or answer.get("permission") or "")
+    return role in WRITE_ROLES
 
 
 async def _assign(client: GitHubClient, repo: str, number: int, plan: Handoff, base: str) -> None:

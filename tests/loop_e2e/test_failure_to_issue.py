@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+from app.github.user_tokens import Grant
 from tests.harness import AppHarness
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,3 +111,16 @@ async def test_kubernetes_down_still_opens_the_issue_with_gaps(app_harness: AppH
     assert len(issues) == 1
     incident = (await app_harness.services.store.list_incidents())[0]
     assert incident.data["gaps"], "the missing evidence is stated"
+
+
+async def test_a_stranger_who_authorised_cannot_start_the_agent(app_harness: AppHarness) -> None:
+    seed(app_harness)
+    assert app_harness.github is not None
+    installation_id = await app_harness.services.github.installation_for_repo(REPO)
+    mallory = app_harness.github.add_user("mallory", copilot_seat=True)  # a seat, but no access to the repo
+    grant = Grant(app_harness.github.user_token("mallory"), "", None, None)
+    await app_harness.services.user_tokens.save(mallory.id, "mallory", grant, installation_id)
+    await app_harness.notify(demo_notification())
+    await app_harness.drain()
+    issue = app_harness.github.issues(REPO)[0]
+    assert "Copilot" not in issue.assignees and "needs-human" in issue.labels
