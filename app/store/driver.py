@@ -113,6 +113,9 @@ async def _open_sqlite(path: str) -> aiosqlite.Connection:
         raise
 
 
+OPEN_ATTEMPTS = 5
+
+
 class SqliteDriver:
     engine = "sqlite"
     skip_locked = ""
@@ -124,6 +127,19 @@ class SqliteDriver:
 
     @classmethod
     async def connect(cls, path: str, *, busy_timeout_ms: int = 10_000) -> SqliteDriver:
+        # Switching a new file to WAL needs a moment alone with it, and SQLite answers "locked" at once
+        # (no busy handler) when another process opens it at that instant: try again, briefly.
+        for attempt in range(1, OPEN_ATTEMPTS + 1):
+            try:
+                return await cls._connect_once(path, busy_timeout_ms)
+            except TransientError:
+                if attempt == OPEN_ATTEMPTS:
+                    raise
+                await asyncio.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @classmethod
+    async def _connect_once(cls, path: str, busy_timeout_ms: int) -> SqliteDriver:
         with _sqlite_errors():
             db = await _open_sqlite(path)
             try:
