@@ -25,7 +25,15 @@ from tests.k8s.manifests import (
     yaml_files,
 )
 
-BASE_KINDS = ["ClusterRole", "ClusterRoleBinding", "Deployment", "Namespace", "Service", "ServiceAccount"]
+BASE_KINDS = [
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Deployment",
+    "Namespace",
+    "PersistentVolumeClaim",
+    "Service",
+    "ServiceAccount",
+]
 # The Secret `fixloop` carries these (DATABASE_URL only once the Deployment's SQLite default is removed).
 SECRET_EXAMPLE_KEYS = {
     "GITHUB_APP_ID",
@@ -127,6 +135,7 @@ def test_kustomization_lists_the_base_and_nothing_applied_by_hand() -> None:
         "namespace.yaml",
         "serviceaccount.yaml",
         "rbac.yaml",
+        "pvc.yaml",
         "deployment.yaml",
         "service.yaml",
     }
@@ -252,7 +261,8 @@ def test_volumes_are_writable_where_the_app_writes() -> None:
     mounts = {m["mountPath"]: m["name"] for m in container()["volumeMounts"]}
     assert mounts == {"/tmp": "tmp", "/data": "data"}
     volumes = {v["name"]: v for v in pod["volumes"]}
-    assert set(volumes) == {"tmp", "data"} and all("emptyDir" in v for v in volumes.values())
+    assert set(volumes) == {"tmp", "data"} and "emptyDir" in volumes["tmp"]
+    assert volumes["data"]["persistentVolumeClaim"]["claimName"] == "fixloop-data", "the queue outlives the pod"
     database = plain_env()["DATABASE_URL"]
     assert database == "sqlite:////data/fixloop.db"
     assert database.removeprefix("sqlite:///").startswith("/data/")  # on the volume, not the read-only root
