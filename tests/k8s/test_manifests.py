@@ -262,7 +262,9 @@ def test_volumes_are_writable_where_the_app_writes() -> None:
     assert mounts == {"/tmp": "tmp", "/data": "data"}
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert set(volumes) == {"tmp", "data"} and "emptyDir" in volumes["tmp"]
-    assert volumes["data"]["persistentVolumeClaim"]["claimName"] == "fixloop-data", "the queue outlives the pod"
+    assert volumes["data"]["persistentVolumeClaim"]["claimName"] == "fixloop-data", (
+        "the queue outlives the pod"
+    )
     database = plain_env()["DATABASE_URL"]
     assert database == "sqlite:////data/fixloop.db"
     assert database.removeprefix("sqlite:///").startswith("/data/")  # on the volume, not the read-only root
