@@ -22,9 +22,10 @@ from app.loop.attempts import fix_failed, incident_of_fix
 from app.loop.handoff import hand_off
 from app.loop.incidents import IncidentState, move, save
 from app.loop.mapping import Mapping
+from app.loop.markers import CONFIG_PROBLEMS_MARKER
 from app.loop.render_comments import LearnedSummary, diff_learned, render_recurrence_comment
 from app.loop.render_issue import issue_title, render_issue_body
-from app.loop.repo_config import RepoConfig
+from app.loop.repo_config import ConfigResult, RepoConfig, render_config_problems
 from app.loop.stages import Stage
 from app.loop.status import refresh_status
 from app.loop.work import claim_incident, release_incident
@@ -96,7 +97,8 @@ def _initial_state(view: RolloutView) -> IncidentState:
 async def advance(
     services: Services, gh: GitHubClient, incident: Incident, notification: Notification, view: RolloutView
 ) -> Incident:
-    config = (await issue_ops.read_repo_config(gh, incident.repo)).config
+    config_result = await issue_ops.read_repo_config(gh, incident.repo)
+    config = config_result.config
     state = IncidentState.of(incident)
     state.note_event(notification.event.value)
     if Stage(incident.stage) is Stage.DETECTED:
@@ -105,6 +107,7 @@ async def advance(
         incident = await record_analysis(services, incident, state, evidence, verdict)
     if Stage(incident.stage) is Stage.ANALYSED:
         incident = await open_issue(services, gh, incident, config)
+        await report_config_problems(services, gh, incident, config_result)
         return await hand_off(services, gh, incident, config, view=view)
     if Stage(incident.stage) in OPEN_STAGES:
         incident = await note_recurrence(
@@ -176,3 +179,20 @@ async def note_recurrence(
         await issue_ops.comment(gh, incident.repo, incident.issue_number, body)
         state.learned = LearnedSummary.from_evidence(evidence).to_dict()
     return await save(services, incident, state)
+
+
+async def report_config_problems(
+    services: Services, gh: GitHubClient, incident: Incident, result: ConfigResult
+) -> None:
+    """A broken ``.github/fixloop.yml`` is the user's to fix: say so on the issue (one comment, edited)."""
+    if not result.problems or incident.issue_number is None:
+        return
+    await issue_ops.upsert_marked_comment(
+        gh,
+        incident.repo,
+        incident.issue_number,
+        render_config_problems(result.problems),
+        marker=CONFIG_PROBLEMS_MARKER,
+        app_slug=await services.github.slug(),
+        known_id=None,
+    )

@@ -124,3 +124,18 @@ async def test_a_stranger_who_authorised_cannot_start_the_agent(app_harness: App
     await app_harness.drain()
     issue = app_harness.github.issues(REPO)[0]
     assert "Copilot" not in issue.assignees and "needs-human" in issue.labels
+
+
+async def test_broken_repo_config_is_reported_on_the_issue_with_its_line(app_harness: AppHarness) -> None:
+    seed(app_harness)
+    assert app_harness.github is not None
+    app_harness.github.put_file(
+        REPO, ".github/fixloop.yml", "agent: copilot\nmax_attempts: many\ncolour: red\n"
+    )
+    await app_harness.notify(demo_notification())
+    await app_harness.drain()
+    issue = app_harness.github.issues(REPO)[0]
+    report = [c.body for c in issue.comments if "fixloop:config-problems" in c.body]
+    assert len(report) == 1
+    assert "line 2" in report[0] and "line 3" in report[0] and "colour" in report[0]
+    assert (await app_harness.services.store.list_incidents())[0].issue_number == issue.number
