@@ -16,6 +16,7 @@ from app.github.app import GitHubApp
 from app.github.user_tokens import UserTokens
 from app.jobs import JobRunner
 from app.loop.jobs import job_handlers
+from app.loop.stages import Stage
 from app.metrics import Metrics
 from app.rollouts.kube import KubeClient
 from app.settings import Settings
@@ -50,6 +51,9 @@ class Services:
     async def refresh_gauges(self) -> None:
         for status, count in (await self.store.queue_depth()).items():
             self.metrics.queue_depth.labels(status).set(count)
+        by_stage = await self.store.count_incidents_by_stage()
+        for stage in Stage:
+            self.metrics.incidents.labels(stage.value).set(by_stage.get(stage.value, 0))
 
 
 SERVICES = web.AppKey("services", Services)

@@ -45,6 +45,10 @@ async def test_failure_to_verified_fix_with_copilot(app_harness: AppHarness) -> 
     assert verified and "absent" in verified[0]
     assert (await loop.incident()).stage == "verified"
     assert [s.state for s in loop.github.deployments(REPO)[0].statuses] == ["in_progress", "success"]
+    metrics = await (await app_harness.client.get("/metrics")).text()
+    assert 'fixloop_incidents{stage="verified"} 1.0' in metrics
+    assert 'fixloop_loop_duration_seconds_count{milestone="verified"} 1.0' in metrics
+    assert 'fixloop_handoffs_total{agent="copilot",outcome="ok"} 1.0' in metrics
 
 
 async def test_fix_failing_again_reaches_a_human_at_the_cap(app_harness: AppHarness) -> None:
