@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from app.analysis.evidence import evidence_from_dict
+from app.analysis.evidence import Evidence
 from app.github.http import GitHubClient
 from app.loop import issue_ops
 from app.loop.analysis_step import analyse_evidence, collect_for
@@ -71,8 +71,25 @@ async def _next_attempt(
     state = IncidentState.of(incident)
     previous = LearnedSummary.from_dict(state.learned) if state.learned else None
     evidence = await collect_for(services, view, notification)
-    verdict = await analyse_evidence(services, evidence, config, state)
     learned = diff_learned(previous, evidence) or ["The canary failed again with the fix in it."]
+    note = render_recurrence_comment(learned, evidence, attempt=incident.attempt + 1)
+    return await start_attempt(services, gh, incident, config, evidence=evidence, view=view, note=note)
+
+
+async def start_attempt(
+    services: Services,
+    gh: GitHubClient,
+    incident: Incident,
+    config: RepoConfig,
+    *,
+    evidence: Evidence,
+    view: RolloutView,
+    note: str,
+    reopen: bool = False,
+) -> Incident:
+    """Attempt N+1 on the same issue: fresh analysis, a note on the issue, a new hand-off."""
+    state = IncidentState.of(incident)
+    verdict = await analyse_evidence(services, evidence, config, state)
     state.evidence, state.verdict = evidence.to_dict(), verdict.to_dict()
     state.learned = LearnedSummary.from_evidence(evidence).to_dict()
     state.revision = view.current_pod_hash
@@ -87,8 +104,9 @@ async def _next_attempt(
         attempt=attempt,
     )
     if incident.issue_number is not None:
-        body = render_recurrence_comment(learned, evidence_from_dict(state.evidence), attempt=attempt)
-        await issue_ops.comment(gh, incident.repo, incident.issue_number, body)
+        if reopen:
+            await issue_ops.update_issue(gh, incident.repo, incident.issue_number, state="open")
+        await issue_ops.comment(gh, incident.repo, incident.issue_number, note)
     incident = await move(
         services, incident, Stage.ISSUE_OPEN, f"attempt {attempt} on issue #{incident.issue_number}"
     )

@@ -25,6 +25,7 @@ from app.loop.mapping import Mapping
 from app.loop.markers import CONFIG_PROBLEMS_MARKER
 from app.loop.render_comments import LearnedSummary, diff_learned, render_recurrence_comment
 from app.loop.render_issue import issue_title, render_issue_body
+from app.loop.reopen import reopen, verified_incident_for
 from app.loop.repo_config import ConfigResult, RepoConfig, render_config_problems
 from app.loop.stages import Stage
 from app.loop.status import refresh_status
@@ -53,6 +54,18 @@ async def on_failure(
     fixed = await incident_of_fix(services, view, key)
     if fixed is not None:
         await _with_claim(services, ctx, fixed, lambda i, gh: fix_failed(services, gh, i, notification, view))
+        return
+    existing = await services.store.get_incident_by_fingerprint(key)
+    back = await verified_incident_for(services, view, notification, existing)
+    if back is not None:
+        verified, evidence, signatures = back
+
+        async def reopen_it(i: Incident, gh: GitHubClient) -> Incident:
+            if Stage(i.stage) is not Stage.VERIFIED:
+                return i  # another job reopened it meanwhile
+            return await reopen(services, gh, i, key=key, evidence=evidence, signatures=signatures, view=view)
+
+        await _with_claim(services, ctx, verified, reopen_it)
         return
     incident, created = await services.store.get_or_create_incident(
         key,

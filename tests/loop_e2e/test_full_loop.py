@@ -97,3 +97,23 @@ async def test_retry_mode_clears_the_abort(app_harness: AppHarness) -> None:
     loop.canary_moves_to(revision, healthy=True)
     await loop.completed()
     assert (await loop.incident()).stage == "verified"
+
+
+async def test_the_same_failure_after_verification_reopens_the_issue(app_harness: AppHarness) -> None:
+    loop = Loop(app_harness)
+    await loop.seed()
+    await loop.fail()
+    sha = await loop.agent_fixes(attempt=1)
+    await loop.workflow_succeeded(sha)
+    loop.canary_moves_to(FIX_HASH, healthy=True)
+    await loop.completed()
+    assert loop.issue().state == "closed"
+
+    loop.kube.load_demo()  # rolled back to the failing revision: it fails again, same signature
+    await loop.fail()
+    await loop.fail("analysis-run-failed")
+    issue = loop.issue()
+    assert issue.state == "open", "reopened, not a second issue"
+    assert len([c for c in issue.comments if "fixloop:reopened" in c.body]) == 1
+    incident = await loop.incident()
+    assert incident.attempt == 2 and incident.stage == "agent_working"
