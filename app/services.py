@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -17,6 +18,7 @@ from app.github.user_tokens import UserTokens
 from app.jobs import JobRunner
 from app.loop.jobs import job_handlers
 from app.loop.stages import Stage
+from app.loop.timeouts import run_sweeps
 from app.metrics import Metrics
 from app.rollouts.kube import KubeClient
 from app.settings import Settings
@@ -40,6 +42,7 @@ class Services:
     kube: KubeClient | None = None  # None: no cluster access configured or reachable at start
     runner: JobRunner | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    background: list[asyncio.Task[None]] = field(default_factory=list)  # awaited at stop, errors logged
 
     async def submit(self, kind: str, key: str, payload: dict[str, Any]) -> tuple[int, bool]:
         """Store a job durably, then wake a worker: the caller may acknowledge once this returns."""
@@ -86,6 +89,7 @@ async def start_services(settings: Settings, metrics: Metrics) -> Services:
         worker_prefix=worker_prefix(),
     )
     services.runner.start()
+    services.background.append(asyncio.create_task(run_sweeps(services), name="stage-timeout-sweeps"))
     log.info("fixloop started", extra={"fields": {"database": settings.database_url.split(":")[0]}})
     return services
 
@@ -101,6 +105,11 @@ async def connect_kube(settings: Settings, metrics: Metrics) -> KubeClient | Non
 
 
 async def stop_services(services: Services) -> None:
+    for task in services.background:
+        task.cancel()
+    for outcome in await asyncio.gather(*services.background, return_exceptions=True):
+        if isinstance(outcome, Exception):
+            log.error("background task ended with %s: %s", type(outcome).__name__, outcome)
     if services.runner is not None:
         await services.runner.stop(DRAIN_TIMEOUT)
     if services.kube is not None:

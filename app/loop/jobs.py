@@ -10,6 +10,7 @@ from app.github.webhook import JOB_KIND as GITHUB_JOB
 from app.loop import installations, pulls
 from app.loop.dispatch import dispatch_github_job
 from app.loop.notifications import handle_notification_job
+from app.loop.timeouts import SWEEP_JOB, sweep
 from app.rollouts.notify import JOB_KIND as ROLLOUT_JOB
 
 if TYPE_CHECKING:
@@ -27,4 +28,7 @@ def job_handlers(services: Services) -> dict[str, Handler]:
     async def rollout(job: Job, ctx: JobContext) -> None:
         await handle_notification_job(job, ctx, services)
 
-    return {GITHUB_JOB: github, ROLLOUT_JOB: rollout}
+    async def stage_timeouts(job: Job, ctx: JobContext) -> None:
+        await sweep(services, job, ctx)
+
+    return {GITHUB_JOB: github, ROLLOUT_JOB: rollout, SWEEP_JOB: stage_timeouts}

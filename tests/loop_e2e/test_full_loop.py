@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.harness import AppHarness
 from tests.loop_e2e.loop_driver import Loop
 from tests.loop_e2e.test_failure_to_issue import REPO
@@ -117,3 +119,19 @@ async def test_the_same_failure_after_verification_reopens_the_issue(app_harness
     assert len([c for c in issue.comments if "fixloop:reopened" in c.body]) == 1
     incident = await loop.incident()
     assert incident.attempt == 2 and incident.stage == "agent_working"
+
+
+async def test_an_agent_that_opens_no_pr_times_out_to_a_human(app_harness: AppHarness) -> None:
+    loop = Loop(app_harness)
+    await loop.seed()
+    loop.github.put_file(REPO, ".github/fixloop.yml", "agent: copilot\nstage_timeouts:\n  agent_pr: 0.0001\n")
+    await loop.fail()
+    assert (await loop.incident()).stage == "agent_working"
+    await asyncio.sleep(0.5)  # 0.0001 h = 0.36 s
+    await app_harness.services.submit("sweep", "test-sweep", {})
+    await app_harness.drain()
+    incident = await loop.incident()
+    assert incident.stage == "needs_human"
+    assert "needs-human" in loop.issue().labels
+    status = next(c.body for c in loop.issue().comments if "fixloop:status" in c.body)
+    assert "opened no pull request" in status

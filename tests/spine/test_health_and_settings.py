@@ -33,7 +33,8 @@ async def test_metrics_count_deliveries_and_queue_depth(app_harness: AppHarness)
     text = await (await app_harness.client.get("/metrics")).text()
     assert 'fixloop_webhook_deliveries_total{event="issues",outcome="queued",source="github"} 1.0' in text
     assert 'outcome="refused_401"' in text
-    assert 'fixloop_job_queue_depth{status="done"} 1.0' in text
+    assert 'fixloop_jobs_total{kind="github",outcome="done"} 1.0' in text
+    assert "fixloop_job_queue_depth" in text
 
 
 async def test_unknown_route_is_json_404(app_harness: AppHarness) -> None:
