@@ -86,3 +86,29 @@ def test_private_key_from_file(tmp_path: Path) -> None:
     path = keys.write_private_key(tmp_path)
     settings = Settings.from_env({"GITHUB_APP_ID": "7", "GITHUB_PRIVATE_KEY_PATH": str(path)})
     assert settings.github_enabled
+
+
+class _Recording(dict[str, str]):
+    """An environment that remembers every variable the settings asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: set[str] = set()
+
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        self.asked.add(key)
+        return super().get(key, default)
+
+
+def test_env_example_and_readme_document_every_variable_the_settings_read() -> None:
+    root = Path(__file__).resolve().parents[2]
+    env = _Recording()
+    Settings.from_env(env)
+    example = {
+        line.split("=", 1)[0]
+        for line in (root / ".env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    }
+    readme = (root / "README.md").read_text()
+    assert env.asked == example
+    assert [name for name in sorted(env.asked) if f"`{name}`" not in readme] == []
