@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from gidgethub.routing import Router
 
 from app.github.webhook import JOB_KIND as GITHUB_JOB
-from app.loop import installations, pulls
+from app.loop import commands, installations, pulls
 from app.loop.dispatch import dispatch_github_job
 from app.loop.notifications import handle_notification_job
 from app.loop.timeouts import SWEEP_JOB, sweep
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from app.services import Services
     from app.store import Job
 
-ROUTER = Router(installations.router, pulls.router)
+ROUTER = Router(installations.router, pulls.router, commands.router)
 
 
 def job_handlers(services: Services) -> dict[str, Handler]:
