@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import sys
 
 from aiohttp import web
 
 from app.analysis.redact import redact
-from app.cli import analyze, check_config, load_inputs
+from app.cli import analyze, check_config, load_inputs, run_worker
 from app.errors import ConfigError
 from app.logs import configure_logging
 from app.server import create_app
@@ -20,6 +21,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="Fixloop: failed canary -> fix")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the GitHub App server (default)")
+    sub.add_parser("worker", help="run only the job workers (beside `serve` with FIXLOOP_RUN_WORKERS=false)")
     sub.add_parser("check-config", help="validate the environment and reach the store")
     analyze = sub.add_parser("analyze", help="analyse a notification offline; print the issue it would file")
     analyze.add_argument("--notification", help="notification JSON file (default: the bundled demo)")
@@ -39,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or "serve"
     if command == "check-config":
         return asyncio.run(check_config(settings))
+    if command == "worker":
+        configure_logging(settings.log_format, settings.log_level, scrub=redact)
+        asyncio.run(run_worker(dataclasses.replace(settings, run_workers=True)))
+        return 0
     if command == "analyze":
         inputs = load_inputs(args.notification, args.config)
         if isinstance(inputs, str):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,10 +12,12 @@ from pathlib import Path
 from app.analysis.llm import LLMConfig, analyse
 from app.loop.render_issue import issue_title, render_issue_body
 from app.loop.repo_config import ConfigResult, parse_repo_config, problem_line
+from app.metrics import Metrics
 from app.rollouts.evidence import collect_evidence
 from app.rollouts.kube import KubeClient
 from app.rollouts.notification import BadNotification, Notification, parse_notification
 from app.rollouts.snapshot import EXAMPLES, SnapshotCluster
+from app.services import start_services, stop_services
 from app.settings import Settings
 from app.store import open_store
 
@@ -114,3 +118,16 @@ async def _cluster(
     if bundled and not kubeconfig:
         return SnapshotCluster.from_dir()
     return await KubeClient.create(kubeconfig or settings.kubeconfig or None, settings.kube_timeout_seconds)
+
+
+async def run_worker(settings: Settings) -> None:
+    """The job workers without the HTTP server, until SIGTERM or SIGINT; then drain and stop."""
+    services = await start_services(settings, Metrics())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await stop_services(services)

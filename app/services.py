@@ -67,6 +67,7 @@ def worker_prefix() -> str:
 
 
 async def start_services(settings: Settings, metrics: Metrics) -> Services:
+    """Everything the process needs; the job workers only when ``settings.run_workers``."""
     store = await open_store(settings.database_url)
     session = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
     services = Services(
@@ -88,8 +89,9 @@ async def start_services(settings: Settings, metrics: Metrics) -> Services:
         metrics=metrics,
         worker_prefix=worker_prefix(),
     )
-    services.runner.start()
-    services.background.append(asyncio.create_task(run_sweeps(services), name="stage-timeout-sweeps"))
+    if settings.run_workers:
+        services.runner.start()
+        services.background.append(asyncio.create_task(run_sweeps(services), name="stage-timeout-sweeps"))
     log.info("fixloop started", extra={"fields": {"database": settings.database_url.split(":")[0]}})
     return services
 

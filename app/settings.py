@@ -64,6 +64,9 @@ class Settings:
     kubeconfig: str = ""
     # Tuning (FIXLOOP_*), with defaults that suit a small cluster.
     workers: int = 4
+    run_workers: bool = (
+        True  # False: this process only takes deliveries; `python -m app worker` runs the jobs
+    )
     job_max_attempts: int = 8
     job_lease_seconds: float = 120.0
     log_format: str = "json"
@@ -108,6 +111,7 @@ class Settings:
             database_url=reader.get("DATABASE_URL", "sqlite:///fixloop.db", _database_url),
             kubeconfig=reader.text("KUBECONFIG"),
             workers=reader.get("FIXLOOP_WORKERS", 4, _positive_int),
+            run_workers=reader.get("FIXLOOP_RUN_WORKERS", True, _boolean),
             job_max_attempts=reader.get("FIXLOOP_JOB_MAX_ATTEMPTS", 8, _positive_int),
             job_lease_seconds=reader.get("FIXLOOP_JOB_LEASE_SECONDS", 120.0, _positive_float),
             log_format=reader.get("FIXLOOP_LOG_FORMAT", "json", _choice("json", "text")),
@@ -161,6 +165,13 @@ def _positive_int(raw: str) -> int:
     if value <= 0:
         raise ValueError(f"must be > 0, got {raw!r}")
     return value
+
+
+def _boolean(raw: str) -> bool:
+    value = raw.lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError(f"must be true or false, got {raw!r}")
+    return value in ("true", "1", "yes")
 
 
 def _positive_float(raw: str) -> float:

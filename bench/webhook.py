@@ -38,7 +38,9 @@ def _port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_app(database_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_app(
+    database_url: str, port: int, log: Path, *, command: str = "serve", extra: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "PORT": str(port),
@@ -123,6 +125,7 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--split", action="store_true", help="jobs in a `python -m app worker` process")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url_db = (
@@ -138,16 +141,22 @@ async def main() -> None:
                 capture_output=True,
             )
         port = _port()
-        app = start_app(url_db, port, Path(tmp) / "app.log")
+        log = Path(tmp) / "app.log"
+        split = {"FIXLOOP_RUN_WORKERS": "false"} if args.split else {}
+        app = start_app(url_db, port, log, extra=split)
+        worker = start_app(url_db, port, log, command="worker") if args.split else None
         try:
             await wait_healthy(f"http://127.0.0.1:{port}")
             await fire(f"http://127.0.0.1:{port}", 50, 1)  # warm-up
             latencies, failures, elapsed = await fire(f"http://127.0.0.1:{port}", args.rate, args.seconds)
-            print(f"database             {args.database}")
+            split_note = " (intake and workers in two processes)" if args.split else ""
+            print(f"database             {args.database}{split_note}")
             report(latencies, failures, elapsed, args.rate)
         finally:
-            app.terminate()
-            app.wait(30)
+            for process in (app, worker):
+                if process is not None:
+                    process.terminate()
+                    process.wait(30)
 
 
 if __name__ == "__main__":

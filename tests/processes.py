@@ -30,6 +30,7 @@ class AppProcess:
     log_path: Path
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    command: str = "serve"
 
     @property
     def url(self) -> str:
@@ -40,9 +41,10 @@ class AppProcess:
         env = {**os.environ, **self.env, "PORT": str(self.port)}
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env, stdout=log, stderr=log
+            [sys.executable, "-m", "app", self.command], cwd=ROOT, env=env, stdout=log, stderr=log
         )
-        await wait_until(self._healthy, 30, f"app on port {self.port} to answer /healthz")
+        if self.command == "serve":
+            await wait_until(self._healthy, 30, f"app on port {self.port} to answer /healthz")
         return self
 
     async def _healthy(self) -> bool:

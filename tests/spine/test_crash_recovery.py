@@ -110,3 +110,31 @@ async def run_kill_scenario(store_url: str, tmp_path: Path, *, processes: int) -
     finally:
         for app in apps:
             await app.stop()
+
+
+@pytest.mark.slow
+async def test_jobs_run_in_a_separate_worker_process(store_url: str, tmp_path: Path) -> None:
+    """`serve` with FIXLOOP_RUN_WORKERS=false only stores deliveries; `python -m app worker` runs them."""
+    env = base_env(None, store_url, FIXLOOP_LOG_LEVEL="INFO")
+    intake = await AppProcess({**env, "FIXLOOP_RUN_WORKERS": "false"}, tmp_path / "intake.log").start()
+    deliveries = [str(uuid.uuid4()) for _ in range(20)]
+    try:
+        assert await post_deliveries([intake.url], deliveries) == set(deliveries)
+        store = await open_store(store_url)
+        try:
+            await asyncio.sleep(1.5)
+            assert (await store.queue_depth())["queued"] >= 20, "the intake runs no job"
+            worker = await AppProcess(env, tmp_path / "worker.log", command="worker").start()
+            try:
+                await wait_until(lambda: _none_queued(store), 30, "the worker to run every job")
+            finally:
+                await worker.stop()
+        finally:
+            await store.close()
+    finally:
+        await intake.stop()
+
+
+async def _none_queued(store: Store) -> bool:
+    depth = await store.queue_depth()
+    return not depth.get("queued") and not depth.get("running") and depth.get("done", 0) >= 20
