@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from app.github.http import GitHubClient
+from app.github.oauth import start_url
 from app.loop.incidents import IncidentState, save
 from app.loop.issue_ops import upsert_marked_comment
 from app.loop.markers import STATUS_MARKER
@@ -16,8 +17,6 @@ from app.store import Incident
 
 if TYPE_CHECKING:
     from app.services import Services
-
-OAUTH_START = "/github/oauth/start"
 
 
 async def status_view(
@@ -63,7 +62,7 @@ async def status_view(
         prs=prs,
         deployment=deployment,
         problem=problem or str(state.handoff.get("problem", "")),
-        oauth_url=services.settings.public_url + OAUTH_START if needs_token else "",
+        oauth_url=start_url(services.settings) if needs_token else "",
     )
 
 
