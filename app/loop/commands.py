@@ -49,6 +49,7 @@ MAX_COMMANDS = 3
 SEEN = "fixloop-command"  # kv: "<comment id>:<command line>" already run
 SEEN_TTL = 90 * 24 * 3600.0
 BUSY_RETRY = 15.0  # seconds: another job holds the incident
+INTERRUPTED = "was interrupted before its outcome was known: check `/fixloop status` before running it again."
 PERMISSION_REFUSED = (
     "only people with write, maintain or admin access to this repository can run Fixloop commands; "
     "{login} has {role}. Nothing was done."
@@ -113,8 +114,12 @@ async def refuse(
     role: str,
 ) -> None:
     why = PERMISSION_REFUSED.format(login=code_span(comment.author), role=code_span(role))
-    outcomes = [(command, Outcome(False, why)) for command in commands[:MAX_COMMANDS]]
+    fresh = [c for c in commands if await services.store.kv_get(SEEN, _seen_key(comment, c)) is None]
+    outcomes = [(command, Outcome(False, why)) for command in fresh[:MAX_COMMANDS]]
+    if not outcomes:
+        return  # already refused: a redelivery
     for command, outcome in outcomes:
+        await _remember(services, comment, command, outcome, replied=True)
         await services.store.add_audit(incident.id, "command", _audit(comment, command, outcome))
     await react(gh, comment, "-1")
     await issue_ops.comment(gh, comment.repo, comment.number, render_reply(outcomes))
@@ -127,22 +132,58 @@ async def execute(
     incident: Incident,
     commands: Sequence[Command],
 ) -> None:
-    fresh = [c for c in commands if await services.store.kv_get(SEEN, _seen_key(comment, c)) is None]
-    if not fresh:
+    """Run what has not run for this comment; report what ran but was never reported (a retried job)."""
+    results, pending = await _sort_out(services, comment, commands)
+    to_run = pending[:MAX_COMMANDS]
+    if not results and not to_run:
         return  # a redelivery, or an edit that added no command
-    await react(gh, comment, "eyes")
+    await react(gh, comment, "eyes")  # idempotent: GitHub answers 200 with the existing reaction
+    for command, outcome in results:
+        if outcome.text == INTERRUPTED:
+            await services.store.add_audit(incident.id, "command", _audit(comment, command, outcome))
     inv = Invocation(services, gh, incident, comment.author)
-    results: list[tuple[Command, Outcome]] = []
-    for command in fresh[:MAX_COMMANDS]:
-        # Marked before it runs: a crash mid-command must not repeat an abort or a promote on retry.
-        await services.store.kv_set(SEEN, _seen_key(comment, command), {"at": time.time()}, SEEN_TTL)
+    for command in to_run:
+        # Remembered before it runs: a crash mid-command must not repeat an abort or a promote on retry.
+        await _remember(services, comment, command, None)
         outcome = await run_command(inv, command)
+        await _remember(services, comment, command, outcome)
         await services.store.add_audit(incident.id, "command", _audit(comment, command, outcome))
         inv.incident = await services.store.get_incident(incident.id) or inv.incident
         results.append((command, outcome))
-    reply = render_reply(results, skipped=len(fresh) - len(results))
+    reply = render_reply(results, skipped=len(pending) - len(to_run))
     await issue_ops.comment(gh, comment.repo, comment.number, reply)
     await react(gh, comment, "+1" if all(outcome.ok for _, outcome in results) else "-1")
+    for command, outcome in results:
+        await _remember(services, comment, command, outcome, replied=True)
+
+
+async def _sort_out(
+    services: Services, comment: CommentEvent, commands: Sequence[Command]
+) -> tuple[list[tuple[Command, Outcome]], list[Command]]:
+    """(outcomes run but not yet replied to, commands never run) for this comment."""
+    unreported: list[tuple[Command, Outcome]] = []
+    pending: list[Command] = []
+    for command in commands:
+        seen = await services.store.kv_get(SEEN, _seen_key(comment, command))
+        if seen is None:
+            pending.append(command)
+        elif not seen.get("replied"):
+            unreported.append((command, Outcome(bool(seen.get("ok")), str(seen.get("text") or INTERRUPTED))))
+    return unreported, pending
+
+
+async def _remember(
+    services: Services,
+    comment: CommentEvent,
+    command: Command,
+    outcome: Outcome | None,
+    *,
+    replied: bool = False,
+) -> None:
+    value: dict[str, object] = {"at": time.time(), "replied": replied}
+    if outcome is not None:
+        value.update(ok=outcome.ok, text=outcome.text)
+    await services.store.kv_set(SEEN, _seen_key(comment, command), value, SEEN_TTL)
 
 
 async def run_command(inv: Invocation, command: Command) -> Outcome:

@@ -6,7 +6,7 @@ import pytest
 
 from app.loop.stages import Stage
 from tests.commands.helpers import BOT, COMMENTS, REACTIONS, REPO, Seeded, demo_state, seed
-from tests.harness import AppHarness
+from tests.harness import AppHarness, wait_until
 
 
 def writes(s: Seeded) -> list[str]:
@@ -139,3 +139,26 @@ async def test_at_most_three_commands_per_comment(app_harness: AppHarness) -> No
     assert s.reactions(comment) == ["eyes", "-1"]  # frobnicate is unknown
     assert len(s.github.requests_to("POST", COMMENTS)) == 1
     assert len(s.github.requests_to("POST", REACTIONS)) == 2
+
+
+async def test_a_refusal_is_not_repeated_for_a_replayed_delivery(app_harness: AppHarness) -> None:
+    s = await seed(app_harness)
+    comment, payload = s.comment("/fixloop abort", login="rita")
+    await s.post(payload)
+    await s.post(payload)  # a new delivery id: the intake cannot tell, the command key can
+    assert len(s.replies()) == 1 and len(await s.audit()) == 1 and s.reactions(comment) == ["-1"]
+
+
+async def test_a_reply_lost_to_github_errors_is_posted_by_the_retry_without_acting_twice(
+    app_harness: AppHarness,
+) -> None:
+    s = await seed(app_harness)
+    s.github.fail_next("POST", COMMENTS, 502, times=4)  # every inline attempt of the reply fails
+    comment, payload = s.comment("/fixloop abort")
+    await s.post(payload)
+    await wait_until(lambda: len(s.replies()) == 1, 30, "the reply from the retried job")
+    await app_harness.drain()
+    assert [p.body for p in s.kube.patches] == [{"status": {"abort": True}}]
+    assert "aborted the Rollout" in s.replies()[0].body
+    assert s.reactions(comment) == ["eyes", "+1"]
+    assert [a.detail["ok"] for a in await s.audit()] == [True]
