@@ -101,7 +101,10 @@ async def permission(gh: GitHubClient, repo: str, login: str) -> str:
         if exc.status_code.value == 404:
             return "none"
         raise
-    return str(answer.get("role_name") or answer.get("permission") or "none")
+    role, legacy = str(answer.get("role_name") or ""), str(answer.get("permission") or "")
+    if role not in WRITE_ROLES and legacy in WRITE_ROLES:
+        return legacy  # a custom role built on write: its legacy permission says so
+    return role or legacy or "none"
 
 
 async def refuse(
