@@ -113,7 +113,9 @@ async def app_harness(
 ) -> AsyncIterator[AppHarness]:
     """The app against the fake GitHub and the fake cluster (reached through its kubeconfig)."""
     env = base_env(
-        fake_github, f"sqlite:///{tmp_path / 'app.db'}", KUBECONFIG=str(fake_kube.kubeconfig), **harness_env
+        fake_github,
+        f"sqlite:///{tmp_path / 'app.db'}",
+        **{"KUBECONFIG": str(fake_kube.kubeconfig), **harness_env},
     )
     settings = Settings.from_env(env)
     client = TestClient(TestServer(create_app(settings, metrics=Metrics())))
