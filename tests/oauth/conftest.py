@@ -1,50 +1,21 @@
-"""An app with only the OAuth routes, wired as app/server.py wires them, around the real Services.
-
-``oauth_routes(endpoints)`` is registered here exactly as the server registers it, so these tests cover
-the route table too; the shared fakes (GitHub, Kubernetes) are the project-wide fixtures.
-"""
+"""The OAuth flow through the real app (``tests.harness.app_harness``), with a public URL of its own."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from app.github.oauth_routes import OAuthEndpoints, oauth_routes
-from app.metrics import Metrics
-from app.services import SERVICES, Services, start_services, stop_services
+from app.services import SERVICES, Services
 from app.settings import Settings
 from tests.fakes.github import FakeGitHub
-from tests.fakes.kube import FakeKube
-from tests.harness import base_env
+from tests.harness import AppHarness
 
 PUBLIC_URL = "https://fixloop.example"
-
-
-def endpoints_of(request: web.Request) -> OAuthEndpoints:
-    services = request.app[SERVICES]
-    return OAuthEndpoints(services.settings, services.store, services.github, services.user_tokens)
-
-
-def build_app(settings: Settings) -> web.Application:
-    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        services = await start_services(settings, Metrics())
-        app[SERVICES] = services
-        try:
-            yield
-        finally:
-            await stop_services(services)
-
-    app = web.Application()
-    app.cleanup_ctx.append(lifecycle)
-    app.add_routes(oauth_routes(endpoints_of))
-    return app
 
 
 @dataclass
@@ -87,20 +58,12 @@ def oauth_env() -> dict[str, str]:
 
 
 @pytest.fixture
-async def oauth_app(
-    fake_github: FakeGitHub, fake_kube: FakeKube, oauth_env: dict[str, str], tmp_path: Path
-) -> AsyncIterator[OAuthApp]:
-    env = base_env(
-        fake_github,
-        f"sqlite:///{tmp_path / 'oauth.db'}",
-        KUBECONFIG=str(fake_kube.kubeconfig),
-        FIXLOOP_PUBLIC_URL=PUBLIC_URL,
-        **oauth_env,
-    )
-    settings = Settings.from_env(env)
-    client = TestClient(TestServer(build_app(settings)))
-    await client.start_server()
-    try:
-        yield OAuthApp(client, settings, fake_github)
-    finally:
-        await client.close()
+def harness_env(oauth_env: dict[str, str]) -> dict[str, str]:
+    return {"FIXLOOP_PUBLIC_URL": PUBLIC_URL, **oauth_env}
+
+
+@pytest.fixture
+def oauth_app(app_harness: AppHarness) -> OAuthApp:
+    """The real app (create_app, its route table and services), seen through the OAuth routes."""
+    assert app_harness.github is not None
+    return OAuthApp(app_harness.client, app_harness.settings, app_harness.github)
