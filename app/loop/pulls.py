@@ -86,6 +86,8 @@ async def _apply_commit_result(
     if touched:
         incident = await save(services, incident, state)
     awaiting_image = Stage(incident.stage) is Stage.MERGED and state.fix.get("sha") == result.sha
+    if not (touched or awaiting_image):
+        return  # CI on an unrelated commit: no GitHub call for this incident
     config = (await issue_ops.read_repo_config(gh, incident.repo)).config
     if awaiting_image and result.conclusion == "success" and config.redeploy is RedeployMode.IMAGE:
         await send_image(services, gh, incident, config)
