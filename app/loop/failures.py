@@ -56,9 +56,10 @@ async def on_failure(
         await _with_claim(services, ctx, fixed, lambda i, gh: fix_failed(services, gh, i, notification, view))
         return
     existing = await services.store.get_incident_by_fingerprint(key)
-    back = await verified_incident_for(services, view, notification, existing)
-    if back is not None:
-        verified, evidence, signatures = back
+    back, collected = await verified_incident_for(services, view, notification, existing)
+    if back is not None and collected is not None:
+        verified, signatures = back
+        evidence = collected
 
         async def reopen_it(i: Incident, gh: GitHubClient) -> Incident:
             if Stage(i.stage) is not Stage.VERIFIED:
@@ -78,7 +79,12 @@ async def on_failure(
     )
     if created:
         await services.store.record_transition(incident.id, None, Stage.DETECTED.value, notification.event)
-    await _with_claim(services, ctx, incident, lambda i, gh: advance(services, gh, i, notification, view))
+    await _with_claim(
+        services,
+        ctx,
+        incident,
+        lambda i, gh: advance(services, gh, i, notification, view, evidence=collected),
+    )
 
 
 async def _with_claim(
@@ -108,14 +114,20 @@ def _initial_state(view: RolloutView) -> IncidentState:
 
 
 async def advance(
-    services: Services, gh: GitHubClient, incident: Incident, notification: Notification, view: RolloutView
+    services: Services,
+    gh: GitHubClient,
+    incident: Incident,
+    notification: Notification,
+    view: RolloutView,
+    *,
+    evidence: Evidence | None = None,
 ) -> Incident:
     config_result = await issue_ops.read_repo_config(gh, incident.repo)
     config = config_result.config
     state = IncidentState.of(incident)
     state.note_event(notification.event.value)
     if Stage(incident.stage) is Stage.DETECTED:
-        evidence = await collect_for(services, view, notification)
+        evidence = evidence or await collect_for(services, view, notification)
         verdict = await analyse_evidence(services, evidence, config, state)
         incident = await record_analysis(services, incident, state, evidence, verdict)
     if Stage(incident.stage) is Stage.ANALYSED:

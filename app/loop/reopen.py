@@ -30,10 +30,11 @@ log = logging.getLogger(__name__)
 
 async def verified_incident_for(
     services: Services, view: RolloutView, notification: Notification, existing: Incident | None
-) -> tuple[Incident, Evidence, list[Signature]] | None:
-    """The verified incident of this Rollout whose failure signature is back, with the new evidence."""
+) -> tuple[tuple[Incident, list[Signature]] | None, Evidence | None]:
+    """The verified incident of this Rollout whose failure signature is back (with the signatures), and
+    the evidence collected to decide it, so the caller does not read the cluster a second time."""
     if existing is not None and Stage(existing.stage) is not Stage.VERIFIED:
-        return None
+        return None, None
     candidates = (
         [existing]
         if existing is not None
@@ -42,15 +43,15 @@ async def verified_incident_for(
         )
     )
     if not candidates:
-        return None
+        return None, None
     evidence = await collect_for(services, view, notification)
     now = failing_signatures(evidence)
     for incident in reversed(candidates):
         before = LearnedSummary.from_dict(IncidentState.of(incident).learned).signatures
         back = [s for s in now if s.template in before]
         if back or incident is existing:
-            return incident, evidence, back
-    return None
+            return (incident, back), evidence
+    return None, evidence
 
 
 async def reopen(
