@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.fakes.llm",
     "tests.store.fixtures",
     "tests.harness",
+    "tests.figures",
 ]

@@ -7,6 +7,7 @@ import pytest
 
 from tests.analysis.secret_corpus import planted
 from tests.fakes.llm import FakeLLM
+from tests.figures import FigureRecorder
 from tests.harness import NOTIFY_TOKEN, AppHarness
 from tests.loop_e2e.test_failure_to_issue import REPO, demo_notification, seed
 
@@ -51,7 +52,7 @@ async def test_the_llm_title_is_used_after_sanitising(app_harness: AppHarness, f
 
 
 async def test_no_planted_secret_reaches_the_llm_or_github(
-    app_harness: AppHarness, fake_llm: FakeLLM
+    app_harness: AppHarness, fake_llm: FakeLLM, figures: FigureRecorder
 ) -> None:
     seed(app_harness)
     assert app_harness.kube is not None and app_harness.github is not None
@@ -67,7 +68,8 @@ async def test_no_planted_secret_reaches_the_llm_or_github(
     sent_to_llm = "\n".join(r.text for r in fake_llm.requests)
     sent_to_github = "\n".join(str(r.body) for r in app_harness.github.requests)
     leaked = [s for s in secrets if s in sent_to_llm or s in sent_to_github]
-    print(f"\n{len(secrets)} planted secrets, {len(leaked)} reached the LLM or GitHub")
+    figures.record("attack", "secrets planted in pod logs", len(secrets), goal=">= 200")
+    figures.record("attack", "planted secrets that reached the LLM or GitHub", len(leaked), goal="0")
     assert leaked == []
     assert app_harness.github.issues(REPO), "the issue was still opened"
 
