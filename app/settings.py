@@ -69,6 +69,7 @@ class Settings:
     )
     job_max_attempts: int = 8
     job_lease_seconds: float = 120.0
+    job_retention_days: float = 7.0  # >= 3: a finished job's row is what dedups GitHub's redeliveries
     log_format: str = "json"
     log_level: str = "INFO"
     llm_timeout_seconds: float = 60.0
@@ -114,6 +115,7 @@ class Settings:
             run_workers=reader.get("FIXLOOP_RUN_WORKERS", True, _boolean),
             job_max_attempts=reader.get("FIXLOOP_JOB_MAX_ATTEMPTS", 8, _positive_int),
             job_lease_seconds=reader.get("FIXLOOP_JOB_LEASE_SECONDS", 120.0, _positive_float),
+            job_retention_days=reader.get("FIXLOOP_JOB_RETENTION_DAYS", 7.0, _retention_days),
             log_format=reader.get("FIXLOOP_LOG_FORMAT", "json", _choice("json", "text")),
             log_level=reader.get("FIXLOOP_LOG_LEVEL", "INFO", _choice(*_LEVELS)),
             llm_timeout_seconds=reader.get("FIXLOOP_LLM_TIMEOUT", 60.0, _positive_float),
@@ -182,6 +184,16 @@ def _positive_float(raw: str) -> float:
     if value <= 0:
         raise ValueError(f"must be > 0, got {raw!r}")
     return value
+
+
+def _retention_days(raw: str) -> float:
+    value = _positive_float(raw)
+    if value < REDELIVERY_WINDOW_DAYS:
+        raise ValueError(f"must be >= {REDELIVERY_WINDOW_DAYS} (GitHub redelivers for 3 days), got {raw!r}")
+    return value
+
+
+REDELIVERY_WINDOW_DAYS = 3
 
 
 def _url(raw: str) -> str:

@@ -1,5 +1,6 @@
 """Stage timeouts: an agent that never opens a PR, an image that is never built, a canary that never
-finishes. Each escalates to ``needs_human`` after the repository's ``stage_timeouts`` (hours).
+finishes. Each escalates to ``needs_human`` after the repository's ``stage_timeouts`` (hours). The same
+sweep purges finished jobs past ``FIXLOOP_JOB_RETENTION_DAYS`` and expired key/value rows.
 
 Every process enqueues one sweep job per interval, keyed by the interval's number: the store keeps one job
 per key, so several replicas still sweep once.
@@ -55,6 +56,16 @@ async def sweep(services: Services, job: Job, ctx: JobContext) -> None:
             await _check(services, incident)
         except Exception:  # one incident's failure must not stop the sweep of the others
             log.exception("stage timeout check failed for incident %s", incident.id)
+    await purge_finished(services)
+
+
+async def purge_finished(services: Services) -> None:
+    """Drop job rows past their retention and expired key/value rows, so the store stays bounded."""
+    retention = services.settings.job_retention_days * 86400
+    jobs = await services.store.purge_jobs(older_than=retention)
+    expired = await services.store.purge_expired()
+    if jobs or expired:
+        log.info("purged %d finished jobs and %d expired entries", jobs, expired)
 
 
 async def _check(services: Services, incident: Incident) -> None:
