@@ -157,16 +157,25 @@ async def record_analysis(
 async def open_issue(
     services: Services, gh: GitHubClient, incident: Incident, config: RepoConfig
 ) -> Incident:
-    """Open the issue once: a crash after creating it is healed by finding it by its hidden marker."""
+    """Open the issue once: a crash after creating it is healed by finding it by its hidden marker.
+
+    The search runs only when an earlier try got as far as asking GitHub for the issue (the request time
+    is stored before the request): a first try needs no search, which GitHub limits to 30 a minute.
+    """
     state = IncidentState.of(incident)
     evidence = evidence_from_dict(state.evidence or {})
     verdict = verdict_from_dict(state.verdict or {})
-    number = incident.issue_number or await issue_ops.find_issue_by_marker(
-        gh, incident.repo, incident.id, await services.github.slug()
-    )
+    number = incident.issue_number
+    if number is None and state.issue_requested_at:
+        number = await issue_ops.find_issue_by_marker(
+            gh, incident.repo, incident.id, await services.github.slug()
+        )
+    fresh = number is None
     if number is None:
         labels = list(config.labels)
         await issue_ops.ensure_labels(gh, incident.repo, labels)
+        state.issue_requested_at = time.time()
+        incident = await save(services, incident, state)
         body = render_issue_body(
             incident_id=incident.id,
             evidence=evidence,
@@ -179,7 +188,7 @@ async def open_issue(
     incident = await move(
         services, incident, Stage.ISSUE_OPEN, f"issue #{number} opened", state, issue_number=number
     )
-    return await refresh_status(services, gh, incident, config)
+    return await refresh_status(services, gh, incident, config, fresh_issue=fresh)
 
 
 async def note_recurrence(

@@ -130,10 +130,23 @@ async def comment(gh: GitHubClient, repo: str, number: int, body: str) -> int:
 
 
 async def upsert_marked_comment(
-    gh: GitHubClient, repo: str, number: int, body: str, *, marker: str, app_slug: str, known_id: int | None
+    gh: GitHubClient,
+    repo: str,
+    number: int,
+    body: str,
+    *,
+    marker: str,
+    app_slug: str,
+    known_id: int | None,
+    look_up: bool = True,
 ) -> int:
-    """Edit our comment carrying ``marker`` in place (known id, else found by marker + author), or post it."""
-    comment_id = known_id or await _find_own_comment(gh, repo, number, marker, app_slug)
+    """Edit our comment carrying ``marker`` in place (known id, else found by marker + author), or post it.
+
+    ``look_up=False`` when the issue was created a moment ago by this same step: it holds no comment of
+    ours yet, so listing its comments would be a wasted GitHub call.
+    """
+    found = await _find_own_comment(gh, repo, number, marker, app_slug) if look_up and not known_id else None
+    comment_id = known_id or found
     if comment_id is not None:
         try:
             await gh.patch(

@@ -67,9 +67,18 @@ async def status_view(
 
 
 async def refresh_status(
-    services: Services, gh: GitHubClient, incident: Incident, config: RepoConfig, problem: str = ""
+    services: Services,
+    gh: GitHubClient,
+    incident: Incident,
+    config: RepoConfig,
+    problem: str = "",
+    *,
+    fresh_issue: bool = False,
 ) -> Incident:
-    """Edit (or create once) the status comment; remember its id so later edits need no lookup."""
+    """Edit (or create once) the status comment; remember its id so later edits need no lookup.
+
+    ``fresh_issue``: the issue was opened by this very step, so there is no comment to look for.
+    """
     if incident.issue_number is None:
         return incident
     body = render_status_comment(await status_view(services, incident, config, problem))
@@ -82,6 +91,7 @@ async def refresh_status(
         marker=STATUS_MARKER,
         app_slug=await services.github.slug(),
         known_id=state.status_comment_id,
+        look_up=not fresh_issue,
     )
     if comment_id == state.status_comment_id:
         return incident
