@@ -56,19 +56,16 @@ async def read_repo_config(gh: GitHubClient, repo: str) -> ConfigResult:
 
 
 async def ensure_labels(gh: GitHubClient, repo: str, labels: tuple[str, ...] | list[str]) -> None:
-    """Create missing labels with a colour and a description (adding one to an issue would not)."""
+    """Create missing labels with a colour and a description (adding one to an issue would not).
+
+    One POST per label, once per repository and hour: GitHub's 422 ``already_exists`` for a label the
+    repository has is as good as a creation, so a GET first would only add a call on a new repository.
+    """
     for name in labels:
         key = f"{repo.lower()}:{name}"
         if key in _known_labels:
             continue
-        try:
-            await gh.getitem(
-                "/repos/{owner}/{repo}/labels/{name}", url_vars={**split_repo(repo), "name": name}
-            )
-        except gidgethub.BadRequest as exc:
-            if exc.status_code.value != 404:
-                raise
-            await _create_label(gh, repo, name)
+        await _create_label(gh, repo, name)
         _known_labels[key] = True
 
 
