@@ -77,9 +77,10 @@ async def run_slash_commands(event: Event, gh: GitHubClient, *, services: Servic
 async def target_incident(services: Services, comment: CommentEvent) -> Incident | None:
     """The incident of a Fixloop issue (App-authored, marked, known), or of a PR it tracks."""
     if comment.on_pull_request:
+        # Every stage of the repository: read one at a time, a long history does not fill memory.
         tracking = [
             incident
-            for incident in await services.store.list_incidents(repo=comment.repo)
+            async for incident in services.store.iter_incidents(repo=comment.repo)
             if str(comment.number) in IncidentState.of(incident).prs
         ]
         return tracking[-1] if tracking else None

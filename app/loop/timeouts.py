@@ -51,7 +51,7 @@ async def run_sweeps(services: Services, interval: float = SWEEP_INTERVAL) -> No
 
 async def sweep(services: Services, job: Job, ctx: JobContext) -> None:
     stages = [stage.value for stage in WAITING]
-    for incident in await services.store.list_incidents(stages=stages):
+    async for incident in services.store.iter_incidents(stages=stages):  # one in memory at a time
         try:
             await _check(services, incident)
         except Exception:  # one incident's failure must not stop the sweep of the others

@@ -5,7 +5,7 @@ Repository names compare case-insensitively (GitHub treats ``Acme/Web`` and ``ac
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Collection
 from typing import Any
 
 from app.store.base import StoreBase, in_list
@@ -86,17 +86,29 @@ class IncidentQueries(StoreBase):
         stages: Collection[str] | None = None,
     ) -> list[Incident]:
         """Oldest first; every given filter must match."""
-        args: list[Any] = []
-        where = ["1 = 1"]
-        for column, value in (("lower(repo)", repo), ("namespace", namespace), ("rollout", rollout)):
-            if value is not None:
-                args.append(value.lower() if column == "lower(repo)" else value)
-                where.append(f"{column} = ${len(args)}")
-        if stages is not None:
-            where.append(in_list("stage", list(stages), args))
-        sql = f"SELECT * FROM incidents WHERE {' AND '.join(where)} ORDER BY id"  # noqa: S608 (no values)
+        where, args = _filters(repo, namespace, rollout, stages)
+        sql = f"SELECT * FROM incidents WHERE {where} ORDER BY id"  # noqa: S608 (no values)
         rows = await self._db.fetch(sql, *args)
         return [Incident.from_row(row) for row in rows]
+
+    async def iter_incidents(
+        self,
+        repo: str | None = None,
+        namespace: str | None = None,
+        rollout: str | None = None,
+        stages: Collection[str] | None = None,
+    ) -> AsyncIterator[Incident]:
+        """As ``list_incidents``, read one at a time: for sweeps over many incidents, whose stored data
+        (evidence, verdict) runs to tens of kB each, so memory holds one incident instead of all.
+
+        An incident deleted in between is skipped; each one is as fresh as the moment it is read.
+        """
+        where, args = _filters(repo, namespace, rollout, stages)
+        sql = f"SELECT id FROM incidents WHERE {where} ORDER BY id"  # noqa: S608 (no values)
+        for row in await self._db.fetch(sql, *args):
+            incident = await self.get_incident(int(row["id"]))
+            if incident is not None:
+                yield incident
 
     async def update_incident(
         self,
@@ -181,3 +193,18 @@ class IncidentQueries(StoreBase):
     async def count_incidents_by_stage(self) -> dict[str, int]:
         rows = await self._db.fetch("SELECT stage, count(*) AS n FROM incidents GROUP BY stage")
         return {row["stage"]: int(row["n"]) for row in rows}
+
+
+def _filters(
+    repo: str | None, namespace: str | None, rollout: str | None, stages: Collection[str] | None
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (placeholders only, never a value) and its arguments."""
+    args: list[Any] = []
+    where = ["1 = 1"]
+    for column, value in (("lower(repo)", repo), ("namespace", namespace), ("rollout", rollout)):
+        if value is not None:
+            args.append(value.lower() if column == "lower(repo)" else value)
+            where.append(f"{column} = ${len(args)}")
+    if stages is not None:
+        where.append(in_list("stage", list(stages), args))
+    return " AND ".join(where), args
