@@ -70,7 +70,7 @@ async def on_commit_checked(event: Event, gh: GitHubClient, *, services: Service
     result = CommitResult.from_event(event)
     if result.conclusion == "success":
         await services.store.kv_set(COMMIT_OK, f"{result.repo}@{result.sha}", {"ok": True}, COMMIT_OK_TTL)
-    for incident in await services.store.list_incidents(repo=result.repo, stages=LIVE):
+    async for incident in services.store.iter_incidents(repo=result.repo, stages=LIVE):  # one at a time
         await _apply_commit_result(services, gh, incident, result)
 
 
@@ -96,23 +96,32 @@ async def _apply_commit_result(
 
 
 async def linked_incident(services: Services, gh: GitHubClient, pr: PullRequest) -> Incident | None:
-    """The live incident this PR fixes: already linked, by closing keyword, or an agent's PR."""
-    live = await services.store.list_incidents(repo=pr.repo, stages=LIVE)
-    for incident in live:
-        if str(pr.number) in IncidentState.of(incident).prs:
-            return incident
-    for number in pr.closing_issue_numbers():
-        for incident in live:
-            if incident.issue_number == number:
-                return incident
+    """The live incident this PR fixes: already linked, by closing keyword, or an agent's PR.
+
+    The live incidents are read one at a time and only ids are kept: a busy repository's incidents
+    carry tens of kB of evidence each, too much to hold all at once.
+    """
     agent = pr.agent()
+    by_issue: dict[int, int] = {}  # issue number -> incident id
+    candidates: list[int] = []  # incidents handed to this PR's agent
+    async for incident in services.store.iter_incidents(repo=pr.repo, stages=LIVE):
+        state = IncidentState.of(incident)
+        if str(pr.number) in state.prs:
+            return incident
+        if incident.issue_number:
+            by_issue.setdefault(incident.issue_number, incident.id)
+            if agent is not None and state.handoff.get("agent") == agent:
+                candidates.append(incident.id)
+    for number in pr.closing_issue_numbers():
+        if number in by_issue:
+            return await services.store.get_incident(by_issue[number])
     if agent is None:
         return None
-    candidates = [i for i in live if IncidentState.of(i).handoff.get("agent") == agent and i.issue_number]
-    for incident in candidates:
-        if await _cross_referenced(gh, incident, pr.number):
-            return incident
-    return candidates[0] if len(candidates) == 1 else None
+    for incident_id in candidates:
+        found = await services.store.get_incident(incident_id)
+        if found is not None and await _cross_referenced(gh, found, pr.number):
+            return found
+    return await services.store.get_incident(candidates[0]) if len(candidates) == 1 else None
 
 
 async def _cross_referenced(gh: GitHubClient, incident: Incident, pr_number: int) -> bool:
