@@ -16,11 +16,16 @@ import statistics
 import time
 import tracemalloc
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from app.analysis.budget import estimate_tokens
 from app.analysis.compact import compact
 from app.analysis.evidence import Evidence, LogChunk, MetricResult, Side
 from app.analysis.prompt import build_prompt
+from bench.figures import Figure
+
+GOAL_SECONDS = 2.0
+GOAL_FEWER = 10
 
 _VERBS = ("loaded", "refreshed", "served", "scheduled", "flushed", "synced", "evicted", "opened", "closed")
 _NOUNS = ("cache", "session", "order", "cart", "profile", "inventory", "price", "catalog", "report", "queue")
@@ -153,38 +158,107 @@ def _median_seconds(action: Callable[[], object], runs: int) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lines", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--budget", type=int, default=12_000)
-    args = parser.parse_args()
-    evidence = synthetic_evidence(args.lines)
+@dataclass
+class Compaction:
+    lines: int
+    templates: int
+    compact_s: float
+    prompt_s: float
+    prompt_tokens: int
+    budget: int
+    raw_tokens: int
+    seed_tokens: int  # the seed plugin's approach: whole log of the first canary and first stable pod
+    found: int
+    hidden: int
+    peak_bytes: int
+
+
+def measure(lines: int = 100_000, runs: int = 5, budget: int = 12_000) -> Compaction:
+    evidence = synthetic_evidence(lines)
     compacted = compact(evidence.logs)
-    prompt = build_prompt(evidence, compacted, budget=args.budget)
-    compact_s = _median_seconds(lambda: compact(evidence.logs), args.runs)
-    prompt_s = _median_seconds(lambda: build_prompt(evidence, compacted, budget=args.budget), args.runs)
+    prompt = build_prompt(evidence, compacted, budget=budget)
+    compact_s = _median_seconds(lambda: compact(evidence.logs), runs)
+    prompt_s = _median_seconds(lambda: build_prompt(evidence, compacted, budget=budget), runs)
     tracemalloc.start()
-    build_prompt(evidence, compact(evidence.logs), budget=args.budget)
+    build_prompt(evidence, compact(evidence.logs), budget=budget)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     raw = estimate_tokens("\n".join(line for chunk in evidence.logs for line in chunk.lines))
     first_pods = [next(c for c in evidence.logs if c.side is side) for side in (Side.CANARY, Side.STABLE)]
     seed_tokens = estimate_tokens("\n".join(line for chunk in first_pods for line in chunk.lines))
     found = sum(marker in prompt.user for marker in hidden_markers())
+    return Compaction(
+        compacted.raw_lines,
+        len(compacted.templates),
+        compact_s,
+        prompt_s,
+        prompt.tokens,
+        budget,
+        raw,
+        seed_tokens,
+        found,
+        len(hidden_markers()),
+        peak,
+    )
+
+
+def figures(result: Compaction) -> list[Figure]:
+    fewer = result.raw_tokens / result.prompt_tokens
+    return [
+        Figure(
+            f"compaction of {result.lines:,} log lines -> {result.templates} templates, median",
+            f"{result.compact_s:.2f} s (+ prompt {result.prompt_s * 1000:.0f} ms)",
+            f"< {GOAL_SECONDS:g} s",
+            result.compact_s < GOAL_SECONDS,
+        ),
+        Figure(
+            "  prompt tokens",
+            f"{result.prompt_tokens:,}",
+            f"<= {result.budget:,}",
+            result.prompt_tokens <= result.budget,
+        ),
+        Figure(
+            "  raw log tokens / prompt tokens",
+            f"{result.raw_tokens:,} ({fewer:.0f}x)",
+            f">= {GOAL_FEWER}x",
+            fewer >= GOAL_FEWER,
+        ),
+        Figure(
+            "  seed's approach (first canary + first stable pod, whole logs)",
+            f"{result.seed_tokens:,} ({result.seed_tokens / result.prompt_tokens:.0f}x)",
+        ),
+        Figure(
+            "  hidden canary-only errors in the prompt",
+            f"{result.found}/{result.hidden}",
+            f"{result.hidden}/{result.hidden}",
+            result.found == result.hidden,
+        ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--budget", type=int, default=12_000)
+    args = parser.parse_args()
+    result = measure(args.lines, args.runs, args.budget)
     rows = [
-        ("lines (canary + stable)", f"{compacted.raw_lines:,}"),
-        ("templates", f"{len(compacted.templates):,}"),
-        ("compaction, median", f"{compact_s:.2f} s"),
-        ("prompt build, median", f"{prompt_s * 1000:.0f} ms"),
-        ("prompt tokens (estimate)", f"{prompt.tokens:,} (budget {args.budget:,})"),
-        ("raw log tokens", f"{raw:,} ({raw / prompt.tokens:.0f}x the prompt)"),
+        ("lines (canary + stable)", f"{result.lines:,}"),
+        ("templates", f"{result.templates:,}"),
+        ("compaction, median", f"{result.compact_s:.2f} s"),
+        ("prompt build, median", f"{result.prompt_s * 1000:.0f} ms"),
+        ("prompt tokens (estimate)", f"{result.prompt_tokens:,} (budget {result.budget:,})"),
+        (
+            "raw log tokens",
+            f"{result.raw_tokens:,} ({result.raw_tokens / result.prompt_tokens:.0f}x the prompt)",
+        ),
         (
             "first canary + first stable pod",
-            f"{seed_tokens:,} ({seed_tokens / prompt.tokens:.0f}x the prompt)",
+            f"{result.seed_tokens:,} ({result.seed_tokens / result.prompt_tokens:.0f}x the prompt)",
         ),
-        ("hidden canary-only errors in prompt", f"{found}/{len(hidden_markers())}"),
-        ("peak memory (tracemalloc)", f"{peak / 2**20:.0f} MiB"),
+        ("hidden canary-only errors in prompt", f"{result.found}/{result.hidden}"),
+        ("peak memory (tracemalloc)", f"{result.peak_bytes / 2**20:.0f} MiB"),
     ]
     width = max(len(name) for name, _ in rows)
     for name, value in rows:

@@ -1,6 +1,6 @@
 """Benchmark: webhook acknowledgement latency and throughput over loopback.
 
-    .venv/bin/python -m bench.webhook [--rate 500] [--seconds 10] [--database sqlite|postgresql]
+    .venv/bin/python -m bench.webhook [--rate 500] [--seconds 10] [--database sqlite|postgresql] [--split]
 
 Starts the real app (``python -m app serve``) in its own process with SQLite (or the local PostgreSQL),
 then sends signed ``issues.opened`` deliveries at a fixed arrival rate (open loop: requests are not held
@@ -23,13 +23,17 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 
+from bench.figures import Figure, percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret"  # noqa: S105 - the benchmark signs with its own throwaway secret
 FIXTURE = ROOT / "tests/fixtures/webhooks/issues.opened.json"
+GOAL_P99_MS = 25
 
 
 def _port() -> int:
@@ -47,10 +51,11 @@ def start_app(
         "DATABASE_URL": database_url,
         "GITHUB_WEBHOOK_SECRET": SECRET,
         "FIXLOOP_LOG_LEVEL": "WARNING",
+        **(extra or {}),
     }
-    with log.open("wb") as out:
+    with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env, stdout=out, stderr=out
+            [sys.executable, "-m", "app", command], cwd=ROOT, env=env, stdout=out, stderr=out
         )
 
 
@@ -108,56 +113,94 @@ async def fire(url: str, rate: float, seconds: float) -> tuple[list[float], int,
     return latencies, failures, elapsed
 
 
-def report(latencies: list[float], failures: int, elapsed: float, rate: float) -> None:
-    ordered = sorted(latencies)
-    p = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
-    print(f"target rate          {rate:.0f}/s")
-    print(f"acknowledged         {len(ordered)} (failed {failures})")
-    print(f"throughput           {len(ordered) / elapsed:.0f}/s")
-    print(f"latency p50          {p(0.50):.1f} ms")
-    print(f"latency p99          {p(0.99):.1f} ms")
-    print(f"latency max          {ordered[-1] * 1000:.1f} ms")
-    print(f"latency mean         {statistics.fmean(ordered) * 1000:.1f} ms")
+@dataclass
+class Acks:
+    database: str
+    split: bool
+    rate: float
+    latencies: list[float]  # seconds, acknowledged deliveries only
+    failures: int
+    elapsed: float
+
+    @property
+    def throughput(self) -> float:
+        return len(self.latencies) / self.elapsed
+
+    def ms(self, fraction: float) -> float:
+        return percentile(self.latencies, fraction) * 1000
 
 
-async def main() -> None:
+def report(acks: Acks) -> None:
+    split_note = " (intake and workers in two processes)" if acks.split else ""
+    print(f"database             {acks.database}{split_note}")
+    print(f"target rate          {acks.rate:.0f}/s")
+    print(f"acknowledged         {len(acks.latencies)} (failed {acks.failures})")
+    print(f"throughput           {acks.throughput:.0f}/s")
+    print(f"latency p50          {acks.ms(0.50):.1f} ms")
+    print(f"latency p99          {acks.ms(0.99):.1f} ms")
+    print(f"latency max          {max(acks.latencies) * 1000:.1f} ms")
+    print(f"latency mean         {statistics.fmean(acks.latencies) * 1000:.1f} ms")
+
+
+def figures(acks: Acks) -> list[Figure]:
+    where = acks.database + (", split worker" if acks.split else "")
+    return [
+        Figure(
+            f"webhook ack at {acks.rate:.0f}/s for {acks.elapsed:.0f} s ({where}), p99",
+            f"{acks.ms(0.99):.1f} ms (p50 {acks.ms(0.50):.1f} ms)",
+            f"< {GOAL_P99_MS} ms",
+            acks.ms(0.99) < GOAL_P99_MS and acks.failures == 0,
+        ),
+        Figure(
+            "  acknowledged throughput (failed)",
+            f"{acks.throughput:.0f}/s ({acks.failures})",
+        ),
+    ]
+
+
+def _database_url(database: str, tmp: str) -> str:
+    if database == "sqlite":
+        return f"sqlite:///{tmp}/bench.db"
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "test", "-c", f"CREATE SCHEMA {schema}"],
+        check=True,
+        capture_output=True,
+    )
+    return f"postgresql://postgres@127.0.0.1:5432/test?search_path={schema}"
+
+
+async def measure(rate: float, seconds: float, database: str = "sqlite", *, split: bool = False) -> Acks:
+    with tempfile.TemporaryDirectory() as tmp:
+        url_db = _database_url(database, tmp)
+        port = _port()
+        log = Path(tmp) / "app.log"
+        split_env = {"FIXLOOP_RUN_WORKERS": "false"} if split else {}
+        app = start_app(url_db, port, log, extra=split_env)
+        worker = start_app(url_db, port, log, command="worker") if split else None
+        try:
+            await wait_healthy(f"http://127.0.0.1:{port}")
+            await fire(f"http://127.0.0.1:{port}", 50, 1)  # warm-up
+            latencies, failures, elapsed = await fire(f"http://127.0.0.1:{port}", rate, seconds)
+        finally:
+            for process in (app, worker):
+                if process is not None:
+                    process.terminate()
+                    process.wait(30)
+    if not latencies:
+        raise RuntimeError("no delivery was acknowledged")
+    return Acks(database, split, rate, latencies, failures, elapsed)
+
+
+def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--split", action="store_true", help="jobs in a `python -m app worker` process")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url_db = (
-            f"sqlite:///{tmp}/bench.db"
-            if args.database == "sqlite"
-            else f"postgresql://postgres@127.0.0.1:5432/test?search_path=bench_{uuid.uuid4().hex[:8]}"
-        )
-        if args.database == "postgresql":
-            schema = url_db.rsplit("=", 1)[1]
-            subprocess.run(
-                ["psql", "-h", "127.0.0.1", "-U", "postgres", "test", "-c", f"CREATE SCHEMA {schema}"],
-                check=True,
-                capture_output=True,
-            )
-        port = _port()
-        log = Path(tmp) / "app.log"
-        split = {"FIXLOOP_RUN_WORKERS": "false"} if args.split else {}
-        app = start_app(url_db, port, log, extra=split)
-        worker = start_app(url_db, port, log, command="worker") if args.split else None
-        try:
-            await wait_healthy(f"http://127.0.0.1:{port}")
-            await fire(f"http://127.0.0.1:{port}", 50, 1)  # warm-up
-            latencies, failures, elapsed = await fire(f"http://127.0.0.1:{port}", args.rate, args.seconds)
-            split_note = " (intake and workers in two processes)" if args.split else ""
-            print(f"database             {args.database}{split_note}")
-            report(latencies, failures, elapsed, args.rate)
-        finally:
-            for process in (app, worker):
-                if process is not None:
-                    process.terminate()
-                    process.wait(30)
+    report(asyncio.run(measure(args.rate, args.seconds, args.database, split=args.split)))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()
