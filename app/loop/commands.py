@@ -80,7 +80,10 @@ async def target_incident(services: Services, comment: CommentEvent) -> Incident
         # Every stage of the repository: read one at a time, a long history does not fill memory.
         tracking = [
             incident
-            async for incident in services.store.iter_incidents(repo=comment.repo)
+            async for incident in services.store.iter_incidents(
+                repo=comment.repo,
+                mentioning=f'"{comment.number}"',  # tracked PRs are keyed by number
+            )
             if str(comment.number) in IncidentState.of(incident).prs
         ]
         return tracking[-1] if tracking else None

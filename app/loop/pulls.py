@@ -70,7 +70,9 @@ async def on_commit_checked(event: Event, gh: GitHubClient, *, services: Service
     result = CommitResult.from_event(event)
     if result.conclusion == "success":
         await services.store.kv_set(COMMIT_OK, f"{result.repo}@{result.sha}", {"ok": True}, COMMIT_OK_TTL)
-    async for incident in services.store.iter_incidents(repo=result.repo, stages=LIVE):  # one at a time
+    # Only incidents whose data names this commit can care (a PR head or the fix's merge commit).
+    live = services.store.iter_incidents(repo=result.repo, stages=LIVE, mentioning=result.sha)
+    async for incident in live:
         await _apply_commit_result(services, gh, incident, result)
 
 

@@ -97,13 +97,21 @@ class IncidentQueries(StoreBase):
         namespace: str | None = None,
         rollout: str | None = None,
         stages: Collection[str] | None = None,
+        *,
+        mentioning: str | None = None,
     ) -> AsyncIterator[Incident]:
         """As ``list_incidents``, read one at a time: for sweeps over many incidents, whose stored data
         (evidence, verdict) runs to tens of kB each, so memory holds one incident instead of all.
 
+        ``mentioning``: only incidents whose stored data contains this text (a commit SHA, a quoted PR
+        number), a cheap pre-filter in the database before any data is parsed; the caller still checks.
         An incident deleted in between is skipped; each one is as fresh as the moment it is read.
         """
         where, args = _filters(repo, namespace, rollout, stages)
+        if mentioning is not None:
+            escaped = mentioning.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            args.append(f"%{escaped}%")
+            where += f" AND data LIKE ${len(args)} ESCAPE '\\'"
         sql = f"SELECT id FROM incidents WHERE {where} ORDER BY id"  # noqa: S608 (no values)
         for row in await self._db.fetch(sql, *args):
             incident = await self.get_incident(int(row["id"]))
