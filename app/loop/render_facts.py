@@ -6,11 +6,12 @@ at error level, counted on each side; lines are redacted before they are templat
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass
 
 from app.analysis.compact import Template, compact
-from app.analysis.evidence import Evidence, MetricResult, Side
+from app.analysis.evidence import Evidence, LogChunk, MetricResult, Side
 from app.analysis.logtemplate import Level
 
 MAX_TEMPLATE = 240
@@ -34,7 +35,15 @@ class Signature:
 
 def _templates(evidence: Evidence) -> tuple[Template, ...]:
     """The log templates of both sides, from the same compaction the analysis uses (lines redacted first)."""
-    return compact(evidence.logs, samples=1).templates
+    return _compacted(tuple(evidence.logs))
+
+
+# One incident's issue body, task and status each ask for the signatures of the same logs (often from
+# fresh Evidence copies read back from the store): compact them once, ~15 ms a time for 2,000-line tails.
+# A handful of entries: each holds the log tails of one incident.
+@functools.lru_cache(maxsize=4)
+def _compacted(logs: tuple[LogChunk, ...]) -> tuple[Template, ...]:
+    return compact(logs, samples=1).templates
 
 
 def error_signatures(evidence: Evidence, limit: int = MAX_SIGNATURES) -> list[Signature]:
