@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -79,6 +81,21 @@ def default_client(config: LLMConfig) -> openai.AsyncOpenAI:
     )
 
 
+# Per event loop (a client's connection pool belongs to the loop it first ran on), then per configuration.
+_SHARED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[LLMConfig, openai.AsyncOpenAI]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_client(config: LLMConfig) -> openai.AsyncOpenAI:
+    """One client per configuration, kept: building one costs ~50 ms (its fresh TLS context loads the
+    CA store) and a kept client reuses its connections to the LLM."""
+    clients = _SHARED.setdefault(asyncio.get_running_loop(), {})
+    if config not in clients:
+        clients[config] = default_client(config)
+    return clients[config]
+
+
 def needs_json_object(base_url: str) -> bool:
     return (base_url or "default") in _JSON_OBJECT_ONLY
 
@@ -133,14 +150,15 @@ async def analyse(
     first = prompt_for(needs_json_object(config.base_url))
     if first.tokens > room:
         return offline("incident token cap reached", False, {"tokens_used": tokens_used})
-    client = (client_factory or default_client)(config)
+    client = client_factory(config) if client_factory else shared_client(config)
     call = Call(config, client, first, prompt_for, metrics, json_object=needs_json_object(config.base_url))
     try:
         verdict = await _ask(call, config)
     except LLMFailure as exc:
         return offline(str(exc), True, call.audit())
     finally:
-        await client.close()
+        if client_factory:  # a client built for this call is closed after it; the shared one stays open
+            await client.close()
     if call.switched_format:
         _JSON_OBJECT_ONLY.add(config.base_url or "default")
     return replace(verdict, audit=call.audit())
