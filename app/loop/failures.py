@@ -134,12 +134,24 @@ async def advance(
         incident = await open_issue(services, gh, incident, config)
         await report_config_problems(services, gh, incident, config_result)
         return await hand_off(services, gh, incident, config, view=view)
+    if await _handoff_pending(services, incident, state):
+        return await hand_off(services, gh, incident, config, view=view)
     if Stage(incident.stage) in OPEN_STAGES:
         incident = await note_recurrence(
             services, gh, incident, state, config=config, notification=notification, view=view
         )
         return await refresh_status(services, gh, incident, config)
     return await save(services, incident, state)
+
+
+async def _handoff_pending(services: Services, incident: Incident, state: IncidentState) -> bool:
+    """The issue is open but this attempt's hand-off never finished (GitHub failing past the client's
+    retries, a crash): the retried job resumes it, or the incident would wait at issue_open, nobody on it."""
+    if Stage(incident.stage) is not Stage.ISSUE_OPEN:
+        return False
+    transitions = await services.store.list_transitions(incident.id)
+    opened = max((t.at for t in transitions if t.to_stage == Stage.ISSUE_OPEN.value), default=0.0)
+    return float(state.handoff.get("at", 0.0)) < opened
 
 
 async def record_analysis(
