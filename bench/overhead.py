@@ -9,7 +9,8 @@ caused (the issue opened and handed to Copilot with a stored user token), the se
 spent answering (subtracted: that is the fakes' own OpenAPI checking, not Fixloop), and the GitHub
 requests the fake recorded. Then one incident on a second repository (what is per repository, not per
 process) and a repeat notification of an incident already handed off. The LLM is the fake one, answering
-at once (``--offline``: the offline analyser instead).
+at once (``--offline``: the offline analyser instead). The percentiles leave out the first incident after
+start, which pays one-off costs (App token, first imports) and has its own row.
 """
 
 from __future__ import annotations
@@ -80,8 +81,11 @@ async def measure(incidents: int = 50, *, offline: bool = False) -> Overhead:
 
 
 def figures(result: Overhead) -> list[Figure]:
-    own = [sample.own * 1000 for sample in result.incidents]
-    wall = [sample.wall * 1000 for sample in result.incidents]
+    # The first incident after start pays one-off costs (App token, lazy imports): its own row, so the
+    # percentiles describe the steady state whatever the number of incidents.
+    own = [sample.own * 1000 for sample in result.incidents[1:]] or [0.0]
+    wall = [sample.wall * 1000 for sample in result.incidents[1:]] or [0.0]
+    cold = result.incidents[0]
     later = [len(sample.calls) for sample in result.incidents[1:]] or [0]
     first = len(result.incidents[0].calls)
     other = len(result.other_repo.calls) if result.other_repo else 0
@@ -97,6 +101,10 @@ def figures(result: Overhead) -> list[Figure]:
         Figure(
             "  same, wall time including the fakes' answers",
             f"median {median(wall):.0f} ms, p95 {percentile(wall, 0.95):.0f} ms",
+        ),
+        Figure(
+            "  first incident after start (App token, first imports), own / wall",
+            f"{cold.own * 1000:.0f} ms / {cold.wall * 1000:.0f} ms",
         ),
         Figure(
             "GitHub calls per incident", f"{median(later):.0f}", f"<= {GOAL_CALLS}", max(later) <= GOAL_CALLS
