@@ -131,7 +131,8 @@ async def advance(
         verdict = await analyse_evidence(services, evidence, config, state)
         incident = await record_analysis(services, incident, state, evidence, verdict)
     if Stage(incident.stage) is Stage.ANALYSED:
-        incident = await open_issue(services, gh, incident, config)
+        # The hand-off right after posts the status comment, once, with its outcome.
+        incident = await open_issue(services, gh, incident, config, announce=False)
         await report_config_problems(services, gh, incident, config_result)
         return await hand_off(services, gh, incident, config, view=view)
     if await _handoff_pending(services, incident, state):
@@ -167,9 +168,12 @@ async def record_analysis(
 
 
 async def open_issue(
-    services: Services, gh: GitHubClient, incident: Incident, config: RepoConfig
+    services: Services, gh: GitHubClient, incident: Incident, config: RepoConfig, *, announce: bool = True
 ) -> Incident:
     """Open the issue once: a crash after creating it is healed by finding it by its hidden marker.
+
+    ``announce=False`` leaves the status comment to the caller's next step (the hand-off posts it once,
+    with its outcome, instead of a post here and an edit a moment later).
 
     The search runs only when an earlier try got as far as asking GitHub for the issue (the request time
     is stored before the request): a first try needs no search, which GitHub limits to 30 a minute.
@@ -182,7 +186,6 @@ async def open_issue(
         number = await issue_ops.find_issue_by_marker(
             gh, incident.repo, incident.id, await services.github.slug()
         )
-    fresh = number is None
     if number is None:
         labels = list(config.labels)
         await issue_ops.ensure_labels(gh, incident.repo, labels)
@@ -200,7 +203,7 @@ async def open_issue(
     incident = await move(
         services, incident, Stage.ISSUE_OPEN, f"issue #{number} opened", state, issue_number=number
     )
-    return await refresh_status(services, gh, incident, config, fresh_issue=fresh)
+    return await refresh_status(services, gh, incident, config) if announce else incident
 
 
 async def note_recurrence(

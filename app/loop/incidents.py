@@ -30,6 +30,7 @@ class IncidentState:
     evidence_at: float = 0.0  # when the evidence was last collected
     events: list[str] = field(default_factory=list)  # notification events seen, bounded
     status_comment_id: int | None = None
+    status_requested_at: float = 0.0  # stored before the status comment is first posted
     issue_requested_at: float = 0.0  # stored just before POST /issues: only then can an issue be lost
     handoff: dict[str, Any] = field(default_factory=dict)  # agent, outcome, detail, at
     prs: dict[str, dict[str, Any]] = field(default_factory=dict)  # PR number -> state

@@ -139,8 +139,8 @@ async def upsert_marked_comment(
 ) -> int:
     """Edit our comment carrying ``marker`` in place (known id, else found by marker + author), or post it.
 
-    ``look_up=False`` when the issue was created a moment ago by this same step: it holds no comment of
-    ours yet, so listing its comments would be a wasted GitHub call.
+    ``look_up=False`` when no earlier try can have posted it (the caller knows): listing the issue's
+    comments would be a wasted GitHub call.
     """
     found = await _find_own_comment(gh, repo, number, marker, app_slug) if look_up and not known_id else None
     comment_id = known_id or found

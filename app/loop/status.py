@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -72,26 +73,30 @@ async def refresh_status(
     incident: Incident,
     config: RepoConfig,
     problem: str = "",
-    *,
-    fresh_issue: bool = False,
 ) -> Incident:
     """Edit (or create once) the status comment; remember its id so later edits need no lookup.
 
-    ``fresh_issue``: the issue was opened by this very step, so there is no comment to look for.
+    Before the first post its time is stored: only a try after that one can have lost a posted comment,
+    so only then are the issue's comments searched for it (a new issue's first status costs one call).
     """
-    if incident.issue_number is None:
+    number = incident.issue_number
+    if number is None:
         return incident
     body = render_status_comment(await status_view(services, incident, config, problem))
     state = IncidentState.of(incident)
+    look_up = bool(state.status_requested_at)
+    if state.status_comment_id is None:
+        state.status_requested_at = time.time()
+        incident = await save(services, incident, state)
     comment_id = await upsert_marked_comment(
         gh,
         incident.repo,
-        incident.issue_number,
+        number,
         body,
         marker=STATUS_MARKER,
         app_slug=await services.github.slug(),
         known_id=state.status_comment_id,
-        look_up=not fresh_issue,
+        look_up=look_up,
     )
     if comment_id == state.status_comment_id:
         return incident
