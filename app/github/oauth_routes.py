@@ -79,11 +79,12 @@ class OAuthEndpoints:
         refused = self._not_ready()
         if refused is not None:
             return refused
-        installation = request.query.get("installation_id", "")
-        if installation and not installation.isdigit():
+        raw = request.query.get("installation_id", "")
+        installation = _installation_id(raw)
+        if raw and installation is None:
             return _page(400, "Bad request", "installation_id must be a number.", self._again)
         state = secrets.token_urlsafe(STATE_BYTES)
-        data = {"installation_id": int(installation)} if installation else {}
+        data = {"installation_id": installation} if installation is not None else {}
         await self._store.save_oauth_state(state, data, STATE_TTL)
         location = authorize_url(self._settings, state)
         return web.Response(status=302, headers={**HEADERS, "Location": location})
@@ -136,10 +137,9 @@ class OAuthEndpoints:
     @staticmethod
     def _setup_installation(query: Mapping[str, str]) -> int | None:
         """The installation of GitHub's post-install redirect, or None when this is not one."""
-        raw = query.get("installation_id", "")
-        if query.get("setup_action") not in SETUP_ACTIONS or not raw.isdigit():
+        if query.get("setup_action") not in SETUP_ACTIONS:
             return None
-        return int(raw)
+        return _installation_id(query.get("installation_id", ""))
 
     async def _authorise(self, code: str, installation: int | None) -> str:
         grant = await self._tokens.exchange(code)
@@ -155,6 +155,16 @@ class OAuthEndpoints:
             if int(item["id"]) == installation_id:
                 return True
         return False
+
+
+def _installation_id(raw: str) -> int | None:
+    """An installation id from a query string, or None: ASCII digits that fit the store's 64-bit integers.
+
+    ``str.isdigit`` alone also accepts "²" (int() refuses it) and numbers too large to store.
+    """
+    if not (raw.isascii() and raw.isdigit()) or int(raw) >= 2**63:
+        return None
+    return int(raw)
 
 
 def oauth_routes(endpoints: Callable[[web.Request], OAuthEndpoints]) -> list[web.RouteDef]:
