@@ -17,6 +17,7 @@ from app.github.webhook import WebhookIntake
 from app.loop.gate import GateEndpoint
 from app.loop.mapping import intake_mapping_problem
 from app.metrics import Metrics
+from app.openapi import openapi_endpoint
 from app.rollouts.notification import Notification
 from app.rollouts.notify import NotifyIntake
 from app.services import SERVICES, Services, start_services, stop_services
@@ -53,6 +54,7 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> web.App
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_endpoint)
+    app.router.add_get("/openapi.yaml", openapi_endpoint)
     app.router.add_post("/github/webhook", github_webhook)
     app.router.add_post("/rollouts/notify", rollouts_notify)
     app.router.add_routes(oauth_routes(_oauth))
