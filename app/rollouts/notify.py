@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
 
+import orjson
 from aiohttp import web
 
 from app.metrics import Metrics
@@ -39,8 +39,11 @@ class NotifyIntake:
         except web.HTTPRequestEntityTooLarge:
             return self._refuse(413, "notification body larger than 5 MB")
         try:
-            notification = parse_notification(json.loads(body))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            # orjson, as the store: what it parses it can store (json.loads takes NaN and integers
+            # beyond 64 bits, which the store then refuses with a 500)
+            parsed = orjson.loads(body)
+            notification = parse_notification(parsed)
+        except orjson.JSONDecodeError as exc:
             return self._refuse(400, f"body is not JSON: {exc}")
         except BadNotification as exc:
             return self._refuse(422, str(exc))
@@ -49,7 +52,7 @@ class NotifyIntake:
             log.info("notification ignored: %s", problem, extra={"fields": _fields(notification)})
             self._metrics.notifications.labels(notification.event.value, "ignored").inc()
             return web.json_response({"outcome": "ignored", "reason": problem}, status=202)
-        job_id, created = await self._sink.submit(JOB_KIND, _job_key(body), {"body": json.loads(body)})
+        job_id, created = await self._sink.submit(JOB_KIND, _job_key(body), {"body": parsed})
         outcome = "queued" if created else "duplicate"
         self._metrics.notifications.labels(notification.event.value, outcome).inc()
         return web.json_response({"outcome": outcome, "job": job_id}, status=202)
