@@ -27,15 +27,23 @@ from schemathesis.core.failures import FailureGroup, ServerError
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
 
 DESCRIPTION = Path(__file__).resolve().parents[2] / "app" / "openapi.yaml"
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 HANG_SECONDS = 30.0  # the gate may legitimately take its 25 s analysis bound; anything longer is a hang
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 KEPT_REPORTS = 5
+EXAMPLE_RUNS = 10  # requests per documented example
 
 
 @dataclass
@@ -109,20 +117,22 @@ class Fuzzer:
 
     def fuzz(self, operation: APIOperation) -> None:
         self.tally.operations += 1
-        self._run(operation, GenerationMode.POSITIVE)
+        self._run(operation, GenerationMode.POSITIVE, self.examples)
         if _can_be_negated(operation):
-            self._run(operation, GenerationMode.NEGATIVE)
+            self._run(operation, GenerationMode.NEGATIVE, self.examples)
+        for fixed in documented_examples(operation):  # e.g. a `ping` delivery, a names-only notification
+            self._run(operation, GenerationMode.POSITIVE, EXAMPLE_RUNS, **fixed)
 
-    def _run(self, operation: APIOperation, mode: GenerationMode) -> None:
+    def _run(self, operation: APIOperation, mode: GenerationMode, examples: int, **fixed: Any) -> None:
         @settings(
-            max_examples=self.examples,
+            max_examples=examples,
             derandomize=True,  # the same examples on every run: CI does not flake
             database=None,
             deadline=None,
             phases=[Phase.explicit, Phase.generate],  # failures are counted, not raised: nothing to shrink
             suppress_health_check=list(HealthCheck),
         )
-        @given(case=operation.as_strategy(generation_mode=mode))
+        @given(case=operation.as_strategy(generation_mode=mode, **fixed))
         def one(case: Case) -> None:
             self._send(case, self.credentials.for_case(case))
 
@@ -146,6 +156,22 @@ class Fuzzer:
             tally.keep(str(group))
             return
         tally.statuses.setdefault(case.operation.label, set()).add(response.status_code)
+
+
+def documented_examples(operation: APIOperation) -> Iterator[dict[str, Any]]:
+    """``as_strategy`` arguments that pin one documented example: a header's ``examples``, a body's.
+
+    Random generation rarely hits a specific value (the `ping` event), so each documented one gets a
+    few requests of its own; the rest of the request is still generated.
+    """
+    raw = operation.definition.raw
+    for parameter in raw.get("parameters", []):
+        if parameter.get("in") == "header":
+            for value in parameter.get("schema", {}).get("examples", []):
+                yield {"headers": {parameter["name"]: value}}
+    json_body = raw.get("requestBody", {}).get("content", {}).get("application/json", {})
+    for example in json_body.get("examples", {}).values():
+        yield {"body": example["value"], "media_type": "application/json"}
 
 
 def _can_be_negated(operation: APIOperation) -> bool:

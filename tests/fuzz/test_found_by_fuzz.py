@@ -34,3 +34,22 @@ async def test_oauth_start_still_accepts_a_real_installation_id(app_harness: App
         "/github/oauth/start", params={"installation_id": "9223372036854775807"}, allow_redirects=False
     )
     assert answer.status == 302
+
+
+async def test_notify_stores_a_notification_with_a_huge_integer(app_harness: AppHarness) -> None:
+    """Valid JSON with an integer beyond 64 bits was a 500 (the store could not write it)."""
+    body = (
+        b'{"event": "rollout-aborted", "namespace": "shop", "name": "web", "extra": 123456789012345678901234}'
+    )
+    answer = await app_harness.notify(body)
+    assert answer.status == 202
+    assert (await answer.json())["outcome"] == "queued"
+
+
+@pytest.mark.parametrize("number", [b"NaN", b"1e400"])
+async def test_notify_refuses_numbers_json_does_not_have(app_harness: AppHarness, number: bytes) -> None:
+    answer = await app_harness.notify(
+        b'{"event": "rollout-aborted", "namespace": "a", "name": "b", "x": ' + number + b"}"
+    )
+    assert answer.status == 400
+    assert "not JSON" in (await answer.json())["error"]
