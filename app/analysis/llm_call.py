@@ -48,11 +48,15 @@ def _retry_after(exc: openai.APIStatusError) -> float | None:
 
 
 def _rejects_schema(exc: openai.APIStatusError) -> bool:
-    """A server that does not do json_schema: 400/422 naming it, or a 500 (llama.cpp's server)."""
-    if exc.status_code >= 500:
-        return True
-    detail = f"{exc.message} {exc.body}"
-    return exc.status_code in (400, 422) and bool(_SCHEMA_WORDS_RE.search(detail))
+    """A server that does not do json_schema: a 400, 422 or 5xx whose error names it.
+
+    llama-cpp-python's server answers json_schema with a 500 carrying its validation error, which names
+    ``response_format`` and ``json_schema``. A 5xx naming neither is a server error: retried with backoff,
+    not a reason to give up strict schemas for the endpoint for the life of the process.
+    """
+    if exc.status_code not in (400, 422) and exc.status_code < 500:
+        return False
+    return bool(_SCHEMA_WORDS_RE.search(f"{exc.message} {exc.body}"))
 
 
 class Call:
