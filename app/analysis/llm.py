@@ -2,9 +2,10 @@
 
 - Client: ``openai.AsyncOpenAI`` with the SDK's own retries off; ours are bounded, back off, honour
   ``Retry-After`` and give up (offline verdict) rather than wait longer than ``max_backoff_seconds``.
-- Output: ``json_schema`` (strict) first. A server that rejects it (400/422 naming response_format, or
-  llama.cpp's 500) is asked again with ``json_object`` and the schema in the system prompt, and is
-  remembered (per base URL, for the life of the process) as needing that.
+- Output: ``json_schema`` (strict) first. A server that rejects it (400/422/5xx naming response_format
+  or json_schema: llama-cpp-python's server answers 500) is asked again with ``json_object`` and the
+  schema in the system prompt, and is remembered (per base URL, for the life of the process) as needing
+  that.
 - An answer that is not a valid verdict is retried once, telling the model what was wrong; then offline.
 - The per-incident token cap is checked before calling: over it, the offline analyser answers.
 """
@@ -157,10 +158,10 @@ async def analyse(
     except LLMFailure as exc:
         return offline(str(exc), True, call.audit())
     finally:
+        if call.switched_format:  # remembered even when the answers that followed were unusable
+            _JSON_OBJECT_ONLY.add(config.base_url or "default")
         if client_factory:  # a client built for this call is closed after it; the shared one stays open
             await client.close()
-    if call.switched_format:
-        _JSON_OBJECT_ONLY.add(config.base_url or "default")
     return replace(verdict, audit=call.audit())
 
 
