@@ -94,11 +94,15 @@ def wait_ready(url: str, alive: Callable[[], bool], timeout: float = 120.0) -> N
 
 
 def _pid_alive(pid: int) -> bool:
+    """Running, and not a zombie (a dead child of .ci/run's shell stays a zombie until it is waited for)."""
     try:
         os.kill(pid, 0)
+        stat = Path(f"/proc/{pid}/stat").read_text()
     except ProcessLookupError:
         return False
-    return True
+    except OSError:
+        return True  # no /proc: trust kill(0)
+    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
 
 def main(argv: list[str]) -> int:
