@@ -58,6 +58,13 @@ def rate_limit_delay(status: int, headers: Mapping[str, str], now: float) -> flo
     return None
 
 
+def _maybe_done(method: str, exc: BaseException) -> bool:
+    """A POST that was sent but got no answer (timeout, dropped connection) may have been carried out:
+    a blind retry could open a second issue or post a second comment. The job is retried instead, and
+    its steps look for what they made before making it again (the issue by its hidden marker)."""
+    return method.upper() == "POST" and not isinstance(exc, aiohttp.ClientConnectorError)
+
+
 class GitHubClient(gh_aiohttp.GitHubAPI):
     """A gidgethub client bound to one credential (installation token, user token or none)."""
 
@@ -98,7 +105,7 @@ class GitHubClient(gh_aiohttp.GitHubAPI):
                     status, resp_headers, data = await super()._request(method, url, headers, body)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 self._record(method, "error")
-                if attempt == MAX_ATTEMPTS:
+                if attempt == MAX_ATTEMPTS or _maybe_done(method, exc):
                     raise TransientError(f"GitHub {method} {url}: {type(exc).__name__}") from exc
                 await self._sleep_fn(backoff_delay(attempt))
                 continue
