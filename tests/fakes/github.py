@@ -33,7 +33,7 @@ from aiohttp import web
 from tests.fakes import github_handlers as _handlers  # noqa: F401 - registers the REST routes
 from tests.fakes import keys
 from tests.fakes.github_auth import Auth, GitHubError, Token, bad_credentials
-from tests.fakes.github_routing import ROUTES, Ctx, Fault, RecordedRequest, Reply, not_found
+from tests.fakes.github_routing import ROUTES, Ctx, Fault, RecordedRequest, Reply, Slowdown, not_found
 from tests.fakes.github_shapes import Shapes
 from tests.fakes.github_state import Caller, GitHubState, Repo
 from tests.fakes.openapi_check import Match, OpenAPIViolation, check_request, check_response
@@ -90,6 +90,7 @@ class FakeGitHub(GitHubState):
         self.requests: list[RecordedRequest] = []
         self.violations: list[str] = []
         self.faults: list[Fault] = []
+        self.slowdowns: list[Slowdown] = []
         self.delay = 0.0
         self.shapes = Shapes(self, "https://api.github.invalid", "https://github.invalid")
         self._used: dict[str, int] = {}
@@ -184,6 +185,11 @@ class FakeGitHub(GitHubState):
         """
         self.faults.append(Fault(method.upper(), path_pattern, status, dict(headers or {}), times, body))
 
+    def slow_next(self, method: str, path_pattern: str, seconds: float, times: int = 1) -> None:
+        """Answer the next `times` matching requests `seconds` late, as a slow GitHub does: the request
+        is still carried out, so a client that gave up and retried a POST has made it twice."""
+        self.slowdowns.append(Slowdown(method.upper(), path_pattern, seconds, times))
+
     def take_violations(self) -> list[str]:
         """Return and clear the violations (for tests that send bad requests on purpose)."""
         taken, self.violations = self.violations, []
@@ -254,6 +260,22 @@ class FakeGitHub(GitHubState):
             self.violations.append(str(exc))
             return self._json(422, {"message": str(exc), "documentation_url": "tests/fixtures/openapi"}, None)
         record.template = found.template
+        late = self._take_slowdown(request.method, record.path, found.template)
+        response = await self._serve(request, raw, record, found)
+        if late:  # after the work: the client that gave up does not undo it
+            await asyncio.sleep(late)
+        return response
+
+    def _take_slowdown(self, method: str, path: str, template: str) -> float:
+        for slow in self.slowdowns:
+            if slow.times > 0 and slow.matches(method, path, template):
+                slow.times -= 1
+                return slow.seconds
+        return 0.0
+
+    async def _serve(
+        self, request: web.Request, raw: bytes, record: RecordedRequest, found: Match
+    ) -> web.StreamResponse:
         for fault in self.faults:
             if fault.times > 0 and fault.matches(request.method, record.path, found.template):
                 fault.times -= 1

@@ -4,6 +4,7 @@ and the records of requests and injected faults."""
 from __future__ import annotations
 
 import fnmatch
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -111,6 +112,7 @@ class RecordedRequest:
     status: int = 0
     template: str | None = None
     caller: str | None = None  # "app", "installation:<id>", "user:<login>"
+    at: float = field(default_factory=time.monotonic)  # when it arrived (backoff assertions)
 
 
 @dataclass
@@ -123,6 +125,23 @@ class Fault:
     body: Any = None
 
     def matches(self, method: str, path: str, template: str | None) -> bool:
-        if self.method not in ("*", method.upper()):
-            return False
-        return self.pattern == template or fnmatch.fnmatchcase(path, self.pattern)
+        return _matches(self.method, self.pattern, method, path, template)
+
+
+@dataclass
+class Slowdown:
+    """The next `times` matching requests are answered `seconds` late (the work is still done)."""
+
+    method: str
+    pattern: str
+    seconds: float
+    times: int
+
+    def matches(self, method: str, path: str, template: str | None) -> bool:
+        return _matches(self.method, self.pattern, method, path, template)
+
+
+def _matches(wanted_method: str, pattern: str, method: str, path: str, template: str | None) -> bool:
+    if wanted_method not in ("*", method.upper()):
+        return False
+    return pattern == template or fnmatch.fnmatchcase(path, pattern)
