@@ -13,8 +13,13 @@ Choices:
 - Slash commands (``/fixloop``, ``/copilot``...): the slash becomes U+2215 (division slash). A parser
   that strips zero-width characters or applies NFKC (as ours does before matching) still sees no
   command, which a zero-width character after the slash would not guarantee.
+- Any line that starts like a command (``/approve``, ``/lgtm``, ``> /merge``: a slash, a word, then a
+  space or the end of the line) gets the division slash too: Prow and other bots read those in issue
+  bodies, code blocks included.
 - Before matching, zero-width and bidi control characters are removed and the text is NFKC-normalised,
-  so fullwidth ``@copilot`` (U+FF20...) or ``@co\u200bpilot`` are caught as ``@copilot``.
+  so fullwidth ``@copilot`` (U+FF20...) or ``@co\u200bpilot`` are caught as ``@copilot``. Cyrillic and
+  Greek look-alikes are matched as the Latin letters they imitate (``/f`` + Cyrillic i + ``xloop``), and
+  an ``@`` before a letter of any script is broken (``@`` + Cyrillic es + ``laude`` reads as ``@claude``).
 
 ``neutralise_inline`` is for one line of markdown (titles, table cells, prose): HTML escaped, links and
 images kept only to allowed hosts, other URLs defanged (``hxxps://evil[.]example``) so GitHub neither
@@ -42,8 +47,20 @@ _INVISIBLE_RE = re.compile(
     "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 )
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_MENTION_RE = re.compile(r"(?<![A-Za-z0-9])@(?=[A-Za-z0-9])")
+_MENTION_RE = re.compile(r"(?<![A-Za-z0-9])@(?=[^\W_])")  # a letter of any script: see _LOOKALIKES
 _COMMAND_RE = re.compile(rf"(?<![\w/.-])/(?=(?:{'|'.join(COMMANDS)}))", re.IGNORECASE)
+# A line that starts like a bot command: quote and list markers, then ``/word`` and a space or the end.
+_LINE_COMMAND_RE = re.compile(
+    r"(?m)^[ \t]*(?:>[ \t]*)*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?/(?=[A-Za-z][\w-]*(?:\s|$))"
+)
+# Cyrillic and Greek letters that look Latin, mapped one to one (same length), for matching only.
+_LOOKALIKES = str.maketrans(
+    "\u0430\u0410\u0432\u0412\u0441\u0421\u0435\u0415\u04bb\u041d\u0456\u0406\u0458\u0408\u043a\u041a"
+    "\u043c\u041c\u043e\u041e\u0440\u0420\u0455\u0405\u0442\u0422\u0445\u0425\u0443\u0423\u0501\u051b\u051d"
+    "\u03b1\u0391\u03b2\u0392\u03b5\u0395\u03b6\u0396\u03b7\u0397\u03b9\u0399\u03ba\u039a\u03bc\u039c"
+    "\u03bd\u039d\u03bf\u039f\u03c1\u03a1\u03c4\u03a4\u03c5\u03a5\u03c7\u03a7",
+    "aAbBcCeEhHiIjJkKmMoOpPsStTxXyYdqwaAbBeEzZnHiIkKuMvNoOpPtTuYxX",
+)
 _LINK_RE = re.compile(r"(!?)\[([^\]\n]{0,500})\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'][^\"'\n]*[\"'])?\s*\)")
 _URL_RE = re.compile(r"(?i)(?:https?://|www\.)[^\s<>\"'`]+")
 _SPACE_RE = re.compile(r"\s+")
@@ -127,7 +144,11 @@ def _escape(text: str) -> str:
 
 def _inert(text: str) -> str:
     text = _MENTION_RE.sub("@" + ZWJ, text)
-    return _COMMAND_RE.sub(DIVISION_SLASH, text)
+    # Commands are found in a copy with look-alikes folded to Latin; the copy has the same length, so
+    # the slashes found there are at the same places in the text.
+    folded = text.translate(_LOOKALIKES)
+    slashes = {m.end() - 1 for regex in (_COMMAND_RE, _LINE_COMMAND_RE) for m in regex.finditer(folded)}
+    return "".join(DIVISION_SLASH if i in slashes else char for i, char in enumerate(text))
 
 
 def _bound(text: str, max_len: int) -> str:
