@@ -25,9 +25,10 @@ Choices:
 images kept only to allowed hosts, other URLs defanged (``hxxps://evil[.]example``) so GitHub neither
 links nor fetches them, and every other ``[`` escaped, so that no link, image or reference definition
 can form from what the link pattern did not take (``[a [b] c](//evil.example)``, ``[x][1]`` with
-``[1]: //evil.example`` at the start of another paragraph). ``neutralise_block`` is for the inside of a
-fenced code block, where markdown, HTML and URLs are inert already: it keeps the text as is apart from
-mentions, commands and invisibles.
+``[1]: //evil.example`` at the start of another paragraph); a leading ``#`` is escaped, so a paragraph
+cannot pose as one of Fixloop's headings (``## Task for the agent``). ``neutralise_block`` is for the
+inside of a fenced code block, where markdown, HTML and URLs are inert already: it keeps the text as is
+apart from mentions, commands and invisibles.
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ _LOOKALIKES = str.maketrans(
 _LINK_RE = re.compile(r"(!?)\[([^\]\n]{0,500})\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'][^\"'\n]*[\"'])?\s*\)")
 _URL_RE = re.compile(r"(?i)(?:https?://|www\.)[^\s<>\"'`]+")
 _SPACE_RE = re.compile(r"\s+")
+# A paragraph of untrusted prose that starts like a heading would forge Fixloop's own structure
+# ("## Task for the agent" written by the LLM, above the real one): its first # is escaped.
+_HEADING_RE = re.compile(r"^(#)(?=#{0,5}(?:\s|$))")
 _MARKER_RE = re.compile("\x00(\\d+)\x00")
 
 
@@ -186,7 +190,7 @@ def neutralise_inline(
     text = _links(_SPACE_RE.sub(" ", _prepare(text)).strip(), allowed_hosts, kept)
     text = _escape_html(_bare_urls(text, allowed_hosts))
     text = _MARKER_RE.sub(lambda m: kept[int(m.group(1))], text)
-    text = _inert(text)
+    text = _HEADING_RE.sub(r"\\\1", _inert(text))
     return _bound(text, max_len)
 
 
