@@ -34,6 +34,9 @@ ROLLOUT_API_VERSION = "argoproj.io/v1alpha1"
 # GitHub: owner 1-39 chars of [A-Za-z0-9-], repository name 1-100 chars of [A-Za-z0-9._-].
 _REPO_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 _FINGERPRINT_LEN = 16
+# A branch name git accepts (git check-ref-format): no spaces, controls or ~^:?*[\, no "..", "@{" or "//",
+# no leading "-", "/" or ".", no trailing "/", "." or ".lock".
+_BRANCH_RE = re.compile(r"^(?![-/.])(?!.*(?:\.\.|@\{|//|/\.|\.lock$|[/.]$))[^\x00-\x20\x7f~^:?*\[\\]{1,255}$")
 
 T = TypeVar("T")
 D = TypeVar("D")
@@ -124,7 +127,7 @@ def parse_rollout(obj: Any) -> RolloutView:
         selector=_string_map(obj, "spec.selector.matchLabels"),
         repo=valid_repo(annotations.get(ANNOTATION_REPO, "")),
         agent=annotations.get(ANNOTATION_AGENT, "").strip(),
-        base_branch=annotations.get(ANNOTATION_BASE_BRANCH, "").strip(),
+        base_branch=valid_branch(annotations.get(ANNOTATION_BASE_BRANCH, "")),
         image_template=annotations.get(ANNOTATION_IMAGE, "").strip(),
         incident=annotations.get(ANNOTATION_INCIDENT, ""),
         fix_pr=annotations.get(ANNOTATION_FIX_PR, ""),
@@ -150,6 +153,15 @@ def valid_repo(value: str) -> str | None:
     """``owner/name`` if the annotation holds one, else None (no mapping, no action)."""
     value = value.strip()
     return value if _REPO_RE.fullmatch(value) and not value.endswith((".git", "/.", "/..")) else None
+
+
+def valid_branch(value: str) -> str:
+    """The annotation's branch name if git would accept it, else "" (the repository's default branch).
+
+    The name goes to GitHub (Copilot's ``base_branch``): free text there could carry anything.
+    """
+    value = value.strip()
+    return value if _BRANCH_RE.fullmatch(value) and value != "@" else ""
 
 
 def fingerprint_text(view: RolloutView) -> str:
