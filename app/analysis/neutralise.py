@@ -23,12 +23,12 @@ Choices:
 
 ``neutralise_inline`` is for one line of markdown (titles, table cells, prose): HTML escaped, links and
 images kept only to allowed hosts, other URLs defanged (``hxxps://evil[.]example``) so GitHub neither
-links nor fetches them, and every other ``[`` escaped, so that no link, image or reference definition
-can form from what the link pattern did not take (``[a [b] c](//evil.example)``, ``[x][1]`` with
-``[1]: //evil.example`` at the start of another paragraph); a leading ``#`` is escaped, so a paragraph
-cannot pose as one of Fixloop's headings (``## Task for the agent``). ``neutralise_block`` is for the
-inside of a fenced code block, where markdown, HTML and URLs are inert already: it keeps the text as is
-apart from mentions, commands and invisibles.
+links nor fetches them, and every other ``](``, ``][`` or ``]:`` escaped, so that no link, image or
+reference definition can form from what the link pattern did not take (``[a [b] c](//evil.example)``,
+``[x][1]`` with ``[1]: //evil.example`` at the start of another paragraph); a leading ``#`` is escaped,
+so a paragraph cannot pose as one of Fixloop's headings (``## Task for the agent``). ``neutralise_block``
+is for the inside of a fenced code block, where markdown, HTML and URLs are inert already: it keeps the
+text as is apart from mentions, commands and invisibles.
 """
 
 from __future__ import annotations
@@ -149,20 +149,14 @@ def _escape(text: str) -> str:
     return _escape_brackets(text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
 
 
-_BRACKET_RE = re.compile(r"(\\*)\[(\.\](?!:))?")
+# A "]" that would close a link or image's text ("](", "][") or a reference definition's label ("]:").
+_BRACKET_RE = re.compile(r"(\\*)\](?=[(\[:])")
 
 
 def _escape_brackets(text: str) -> str:
-    """``[`` → ``\\[`` (backslashes before it doubled, so ``\\[`` cannot undo the escape). A defanged
-    ``evil[.]example`` keeps its look: ``[.]`` inside a line and not followed by ``:`` opens nothing."""
-
-    def escape(match: re.Match[str]) -> str:
-        backslashes, defanged = match.group(1), match.group(2)
-        if defanged and match.start() > 0 and not backslashes:
-            return match.group(0)
-        return backslashes * 2 + "\\[" + (defanged or "")
-
-    return _BRACKET_RE.sub(escape, text)
+    """``](`` → ``\\](`` (and ``][``, ``]:``): no link, image or reference definition can close, whatever
+    the link pattern missed. Backslashes before it are doubled, so ``\\](`` cannot undo the escape."""
+    return _BRACKET_RE.sub(lambda match: match.group(1) * 2 + "\\]", text)
 
 
 def _inert(text: str) -> str:
