@@ -6,6 +6,11 @@ values under secret-like names) and the regex detectors of the detect-secrets li
 we do not spell out (GitLab, SendGrid, Twilio, npm, PyPI, Square, Discord, ...). Its keyword and
 high-entropy detectors are not used: they flag commit SHAs, digests and UUIDs, which must stay readable.
 
+Disguised secrets: a zero-width character inside a token (``gh\u200bp_...``) or fullwidth letters hide it
+from every pattern, yet the neutraliser (and any reader) folds them back into the token. So a line that is
+not ASCII is folded first (invisible characters removed, NFKC) and the folded line is what goes on; ASCII
+lines, nearly all of them, cost one ``isascii()``.
+
 Speed: every rule and detector names literal anchors (``ghp_``, ``eyj``, ``://``, ``secret``...); a line is
 inspected only by the rules whose anchors its lower-cased text holds, so most log lines cost a handful of
 substring tests.
@@ -14,6 +19,7 @@ substring tests.
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable
@@ -73,6 +79,9 @@ _DETECTORS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("telegram_token", "TelegramBotTokenDetector", ("telegram", "bot")),
     ("twilio", "TwilioKeyDetector", ("twilio", *_KW)),
 )
+_INVISIBLE_RE = re.compile(
+    "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 _TIMESTAMP_PREFIX_RE = re.compile(r"^\s*\[?\d{4}-\d{2}-\d{2}[T ][\d:.,]+(?:Z|[+-]\d{2}:?\d{2})?\]?\s*")
 _KEY_MATERIAL_RE = re.compile(r"^(?:[A-Za-z0-9+/=]{8,}|Proc-Type:.*|DEK-Info:.*|Comment:.*|)\s*$")
 _MIN_LIBRARY_SECRET = 8
@@ -118,6 +127,13 @@ def _suspect_lines(lines: list[str]) -> list[int]:
     return found
 
 
+def fold(line: str) -> str:
+    """The line as a reader sees it: invisible characters gone, compatibility forms (fullwidth) folded."""
+    if line.isascii():
+        return line
+    return _INVISIBLE_RE.sub("", unicodedata.normalize("NFKC", _INVISIBLE_RE.sub("", line)))
+
+
 class Redactor:
     """Replaces secrets with ``[REDACTED:<kind>]`` and counts what it removed, by kind."""
 
@@ -140,7 +156,7 @@ class Redactor:
         The pre-filter runs once over the whole (lower-cased) text rather than once per line: only the
         lines it points at are inspected.
         """
-        out = list(lines)
+        out = [fold(line) for line in lines]
         done_until = -1
         for index in _suspect_lines(out):
             if index <= done_until:
@@ -164,6 +180,7 @@ class Redactor:
         return len(out) - 1
 
     def redact_line(self, line: str) -> str:
+        line = fold(line)
         low = line.lower()
         if not _PREFILTER.search(low):
             return line
