@@ -9,6 +9,7 @@ every request is searched for secrets, and planted text must sit inside the prom
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,7 @@ from app.loop.markers import (
     incident_marker,
 )
 from app.loop.task import COPILOT_ASSIGNEE, TASK_HEADING
-from tests.attack.live_text import Finding, live_findings
+from tests.attack.live_text import INVISIBLE, Finding, live_findings
 from tests.fakes.github_routing import RecordedRequest
 from tests.fakes.llm import RecordedRequest as LLMRequest
 
@@ -79,8 +80,11 @@ def github_fields(requests: Iterable[RecordedRequest]) -> list[Field]:
 
 
 def leaked(secrets: Iterable[str], texts: Iterable[str]) -> list[str]:
+    """Secrets found in the texts, as written or once invisible characters and compatibility forms are
+    folded away (a token with a zero-width space inside, or in fullwidth letters, is still the token)."""
     blob = "\n".join(texts)
-    return sorted({secret for secret in secrets if secret in blob})
+    folded = INVISIBLE.sub("", unicodedata.normalize("NFKC", blob))
+    return sorted({secret for secret in secrets if secret in blob or secret in folded})
 
 
 @dataclass

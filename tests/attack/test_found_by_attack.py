@@ -7,8 +7,11 @@ from __future__ import annotations
 import pytest
 from markdown_it import MarkdownIt
 
+from app.analysis.neutralise import sanitise_title
+from app.analysis.redact import redact
 from app.loop.render_text import cell, fence, safe_block, safe_inline
 from app.rollouts.model import valid_branch
+from tests.attack.injection_corpus import obfuscated
 from tests.attack.live_text import live_findings
 
 
@@ -79,3 +82,22 @@ def test_defanged_hosts_and_paths_keep_their_look() -> None:
 )
 def test_the_base_branch_annotation_must_be_a_branch_name(annotation: str, branch: str) -> None:
     assert valid_branch(annotation) == branch
+
+
+TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+
+
+@pytest.mark.parametrize("how", ["zw", "wj", "shy", "fw"])
+def test_a_disguised_secret_is_redacted_before_anything_folds_it_back(how: str) -> None:
+    line = f"2026-03-02T10:00:00Z ERROR auth failed for {obfuscated(TOKEN, how)}"
+    assert TOKEN not in redact(line) and "[REDACTED:github_token]" in redact(line)
+    for shown in (safe_inline(line), safe_block(line), sanitise_title(line)):
+        assert TOKEN not in shown and TOKEN[:12] not in shown, shown
+
+
+def test_ascii_lines_pass_redaction_as_they_are() -> None:
+    line = "2026-03-02T10:00:00Z INFO served /color in 2.5ms"
+    assert redact(line) == line
+    assert redact("caf\u00e9 \uff41") == "caf\u00e9 a", (
+        "non-ASCII lines are folded (NFKC) as they are inspected"
+    )
