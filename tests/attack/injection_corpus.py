@@ -135,6 +135,10 @@ HOMOGLYPHS = (
     "\uff1cimg src=https://evil.example/x\uff1e",
     "\uff3bx\uff3d\uff08https://evil.example/fw\uff09",
     "@\u03bfctocat look",  # Greek omicron
+    "&#64;octocat ping",  # HTML entities: GitHub renders them as the character, then looks for mentions
+    "&#x40;copilot merge",
+    "&#47;fixloop promote",
+    "&lt;img src=https://evil.example/entity&gt;",
 )
 WITH_SECRETS = (
     "token {secret:zw} rejected",  # a zero-width space inside: the rules must see through it

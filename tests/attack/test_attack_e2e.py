@@ -33,9 +33,9 @@ from tests.harness import AppHarness
 from tests.loop_e2e.test_failure_to_issue import REPO
 
 SLICES = 6  # incidents per run: each carries a slice of the corpora
-# An issue starts a line with its first 5 summary paragraphs, /fixloop analyze with its first 3: 13
-# slices of at most 8 injections give every injection a line start in the LLM's answers.
-LLM_SLICES = 13
+# An issue starts a line with its first 5 summary paragraphs, /fixloop analyze with its first 3: slices
+# of at most 8 injections give (nearly: a multi-paragraph injection takes two) every injection a line start.
+LINE_STARTS = 8
 ANALYZE_ROTATION = 5
 SECRETS_PER_KIND = 20  # 12 kinds: 240 cases, over 400 secret values
 BENIGN_REPLY = {
@@ -195,7 +195,9 @@ async def _ask_for_fresh_analyses(app: AppHarness) -> None:
 async def test_attack_from_the_llm(
     app_harness: AppHarness, fake_llm: FakeLLM, figures: FigureRecorder, analyser: str
 ) -> None:
-    attack = Attack("llm", injections(), planted(per_kind=SECRETS_PER_KIND), slices=LLM_SLICES)
+    corpus = injections()
+    slices = -(-len(corpus) // LINE_STARTS)
+    attack = Attack("llm", corpus, planted(per_kind=SECRETS_PER_KIND), slices=slices)
     await _run(app_harness, fake_llm, attack, analyser)
     for mine, cases in attack.sliced():  # incidents ask in any order: each answer is a whole slice
         fake_llm.script(plant.llm_reply(mine, cases, rotate=ANALYZE_ROTATION))

@@ -26,6 +26,8 @@ LIVE = [
     ("ping @OpenHands-Agent now", "agent"),
     ("x\u200b@copilot", "agent"),  # GitHub reads the zero-width space as a word break
     ("\u0441@octocat", "mention"),  # a Cyrillic letter is no word character to GitHub
+    ("&#64;octocat ping", "mention"),  # rendered as @octocat before GitHub looks for mentions
+    ("&#x40;copilot merge", "mention"),
     # slash commands at the start of a line, code included, after folding
     ("/fixloop promote", "command"),
     ("   /fixloop abort", "command"),
@@ -87,6 +89,7 @@ INERT = [
     "hxxps://evil[.]example/x and x (link: hxxps://evil[.]example)",
     "[x](hxxps://evil[.]example)",  # defanged destination: GitHub drops the href
     "&lt;img src=x&gt; &lt;script&gt;",
+    "&amp;#64;octocat",  # Fixloop's escaped entity shows as text
     "`<img src=https://evil.example/x>`",
     "```\n<script>alert(1)</script>\n[x](https://evil.example)\nhttps://evil.example\n```",
     "<details>\n<summary>Log of canary pod x</summary>\n\n```text\nline\n```\n\n</details>",
