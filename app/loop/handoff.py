@@ -20,7 +20,8 @@ from app.errors import PermanentError
 from app.github.http import GitHubClient
 from app.github.user_tokens import UserTokenRevoked
 from app.loop import issue_ops
-from app.loop.incidents import IncidentState, move
+from app.loop.handoff_resume import AlreadyDone, already_done
+from app.loop.incidents import IncidentState, move, save
 from app.loop.repo_config import AgentName, RepoConfig, resolve_agent
 from app.loop.stages import Stage
 from app.loop.status import refresh_status
@@ -63,8 +64,9 @@ async def hand_off(
     )
     plan = plan_handoff(agent, facts, humans=config.assign_humans)
     base_branch = (view.base_branch if view else "") or ""
+    incident, resume_from = await _note_request(services, incident, state)
     try:
-        await _execute(services, gh, incident, plan, base_branch)
+        await _execute(services, gh, incident, plan, base_branch, resume_from=resume_from)
     except HandoffRefused as exc:
         return await _refused(services, gh, incident, config, agent=agent, exc=exc)
     services.metrics.handoffs.labels(agent.value, "ok").inc()
@@ -98,11 +100,33 @@ async def _refused(
     return await refresh_status(services, gh, incident, config, exc.problem)
 
 
+async def _note_request(
+    services: Services, incident: Incident, state: IncidentState
+) -> tuple[Incident, float | None]:
+    """Store when this hand-off starts asking GitHub, before it does. A stored time later than the last
+    finished hand-off means an earlier try was cut short: that time is returned, to resume from."""
+    if state.handoff_requested_at > float(state.handoff.get("at", 0.0)):
+        return incident, state.handoff_requested_at
+    state.handoff_requested_at = time.time()
+    return await save(services, incident, state), None
+
+
 async def _execute(
-    services: Services, gh: GitHubClient, incident: Incident, plan: Handoff, base: str
+    services: Services,
+    gh: GitHubClient,
+    incident: Incident,
+    plan: Handoff,
+    base: str,
+    *,
+    resume_from: float | None,
 ) -> None:
     assert incident.issue_number is not None
     number = incident.issue_number
+    done = AlreadyDone()
+    if resume_from is not None and (plan.agent is AgentName.COPILOT or plan.comment):
+        slug = await services.github.slug()
+        done = await already_done(gh, incident.repo, number, requested_at=resume_from, app_slug=slug)
+        log.info("incident %s: resuming its hand-off; GitHub already shows %s", incident.id, done)
     client = gh
     if plan.user_token:
         token = await _writer_token(services, gh, incident)
@@ -114,11 +138,11 @@ async def _execute(
             )
         client = services.github.client(token)
     try:
-        if plan.assignees:
+        if plan.assignees and not (plan.agent is AgentName.COPILOT and done.copilot_assigned):
             await _assign(client, incident.repo, number, plan, base)
         if plan.labels:
             await issue_ops.add_labels(client, incident.repo, number, list(plan.labels))
-        if plan.comment:
+        if plan.comment and not done.trigger_posted:
             await issue_ops.comment(client, incident.repo, number, plan.comment)
     except gidgethub.BadRequest as exc:
         raise HandoffRefused(f"http_{exc.status_code.value}", f"GitHub refused the hand-off: {exc}") from exc

@@ -33,6 +33,7 @@ class IncidentState:
     status_requested_at: float = 0.0  # stored before the status comment is first posted
     issue_requested_at: float = 0.0  # stored just before POST /issues: only then can an issue be lost
     handoff: dict[str, Any] = field(default_factory=dict)  # agent, outcome, detail, at
+    handoff_requested_at: float = 0.0  # stored before a hand-off's first request (app.loop.handoff_resume)
     prs: dict[str, dict[str, Any]] = field(default_factory=dict)  # PR number -> state
     fix: dict[str, Any] = field(default_factory=dict)  # pr, sha, deployment_id, image
     milestones: dict[str, float] = field(default_factory=dict)  # failure, issue, pr, merge, verified
