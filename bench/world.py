@@ -8,7 +8,6 @@ time is not Fixloop's. The benchmarks subtract it to report Fixloop's own overhe
 from __future__ import annotations
 
 import asyncio
-import copy
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from app.services import SERVICES, Services
 from app.settings import Settings
 from tests.fakes.github import FakeGitHub
 from tests.fakes.kube import FakeKube
-from tests.fakes.kube_demo import LOGS, demo_notification, demo_objects
+from tests.fakes.kube_demo import clone_demo, cloned_notification
 from tests.fakes.llm import FakeLLM
 from tests.harness import NOTIFY_TOKEN, base_env
 
@@ -89,15 +88,6 @@ class TimedLLM(FakeLLM):
             self.clock.add(started)
 
 
-def demo_logs() -> list[tuple[str, str, bool, list[str]]]:
-    """(pod, container, previous, lines) of each demo log: logs/<ns>/<pod>/<container>[.previous].log."""
-    found = []
-    for path in sorted(LOGS.glob("*/*/*.log")):
-        container, _, rest = path.name.removesuffix(".log").partition(".")
-        found.append((path.parent.name, container, rest == "previous", path.read_text().splitlines()))
-    return found
-
-
 def seed_github(github: FakeGitHub) -> tuple[int, int, str]:
     """The App installed on both repos, each with a config; alice (Copilot seat, write access) and her token.
 
@@ -111,25 +101,13 @@ def seed_github(github: FakeGitHub) -> tuple[int, int, str]:
     return installation.id, alice.id, github.user_token("alice")
 
 
-def add_demo_rollout(
-    kube: FakeKube, namespace: str, repo: str, logs: list[tuple[str, str, bool, list[str]]] | None = None
-) -> None:
-    """The demo cluster (Rollout, ReplicaSets, pods, AnalysisRun, logs) copied into ``namespace``."""
-    for obj in demo_objects():
-        obj["metadata"]["namespace"] = namespace
-        if obj["kind"] == "Rollout":
-            obj["metadata"]["annotations"]["fixloop.dev/repo"] = repo
-        kube.add(obj)
-    for pod, container, previous, lines in logs or demo_logs():
-        kube.set_logs(namespace, pod, container, lines, previous=previous)
+def add_demo_rollout(kube: FakeKube, namespace: str, repo: str) -> None:
+    """The demo cluster (Rollout, ReplicaSets, pods, AnalysisRun, events, logs) copied into ``namespace``."""
+    clone_demo(kube, namespace, repo)
 
 
 def notification(namespace: str, repo: str, event: str = "rollout-aborted") -> dict[str, Any]:
-    body = copy.deepcopy(demo_notification())
-    body["event"] = event
-    body["rollout"]["metadata"]["namespace"] = namespace
-    body["rollout"]["metadata"]["annotations"]["fixloop.dev/repo"] = repo
-    return body
+    return cloned_notification(namespace, repo, event)
 
 
 @dataclass
@@ -158,7 +136,6 @@ class World:
         self.client = TestClient(TestServer(create_app(Settings.from_env(env), metrics=Metrics())))
         await self.client.start_server()
         await self._seed_github()
-        self._logs = demo_logs()
         return self
 
     async def __aexit__(
@@ -178,7 +155,7 @@ class World:
         await self.services.user_tokens.save(alice_id, "alice", grant, installation_id)
 
     def add_rollout(self, namespace: str, repo: str) -> None:
-        add_demo_rollout(self.kube, namespace, repo, self._logs)
+        add_demo_rollout(self.kube, namespace, repo)
 
     async def notify(self, namespace: str, repo: str, event: str = "rollout-aborted") -> None:
         body = notification(namespace, repo, event)

@@ -14,7 +14,7 @@ from typing import Any
 from tests.analysis.secret_corpus import Case
 from tests.attack.injection_corpus import Injection
 from tests.fakes.kube import FakeKube
-from tests.fakes.kube_demo import DEMO_NAMESPACE, LOGS, demo_objects
+from tests.fakes.kube_demo import DEMO_NAMESPACE, LOGS
 from tests.loop_e2e.test_failure_to_issue import demo_notification
 
 CANARY_PODS = (
@@ -29,20 +29,6 @@ STAMP = "2026-03-02T10:01:{second:02d}Z"
 
 def namespace(index: int) -> str:
     return f"attack-{index}"
-
-
-def clone_demo(kube: FakeKube, ns: str) -> None:
-    """The demo cluster again in namespace ``ns``: objects and container logs."""
-    objects = demo_objects()
-    for obj in objects:
-        obj["metadata"]["namespace"] = ns
-        if obj.get("kind") == "Event":
-            obj["involvedObject"]["namespace"] = ns
-    kube.add(*objects)
-    for path in sorted((LOGS / DEMO_NAMESPACE).glob("*/*.log")):
-        container, _, rest = path.name.removesuffix(".log").partition(".")
-        lines = path.read_text(encoding="utf-8").splitlines()
-        kube.set_logs(ns, path.parent.name, container, lines, previous=rest == "previous")
 
 
 def notification(ns: str) -> dict[str, Any]:

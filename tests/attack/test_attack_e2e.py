@@ -27,6 +27,7 @@ from tests.attack.sent import (
     reached,
 )
 from tests.commands.helpers import Seeded
+from tests.fakes.kube_demo import clone_demo
 from tests.fakes.llm import FakeLLM
 from tests.figures import FigureRecorder
 from tests.harness import AppHarness
@@ -104,7 +105,7 @@ async def _run(app: AppHarness, fake_llm: FakeLLM, attack: Attack, analyser: str
     await _seed(app)
     for index, (mine, cases) in enumerate(attack.sliced()):
         ns = plant.namespace(index)
-        plant.clone_demo(app.kube, ns)
+        clone_demo(app.kube, ns)
         if attack.place == "logs":
             plant.plant_logs(app.kube, ns, mine, cases)
         elif attack.place == "cluster":

@@ -53,3 +53,32 @@ def load_demo(fake: FakeKube) -> None:
     fake.add(*_parsed())  # the store copies what it keeps
     for namespace, pod, container, previous, lines in _log_files():
         fake.set_logs(namespace, pod, container, lines, previous=previous)
+
+
+def clone_demo(fake: FakeKube, namespace: str, repo: str | None = None) -> None:
+    """The demo cluster again in ``namespace`` (objects, events' subjects, logs), so that each copy is a
+    Rollout of its own and fails as an incident of its own; ``repo`` re-maps it (fixloop.dev/repo)."""
+    objects = demo_objects()
+    for obj in objects:
+        obj["metadata"]["namespace"] = namespace
+        if obj.get("kind") == "Event":
+            obj["involvedObject"]["namespace"] = namespace
+        if obj.get("kind") == "Rollout" and repo is not None:
+            obj["metadata"]["annotations"]["fixloop.dev/repo"] = repo
+    fake.add(*objects)
+    for source, pod, container, previous, lines in _log_files():
+        if source == DEMO_NAMESPACE:
+            fake.set_logs(namespace, pod, container, lines, previous=previous)
+
+
+def cloned_notification(
+    namespace: str, repo: str | None = None, event: str = "rollout-aborted"
+) -> dict[str, Any]:
+    """Argo's notification for the copy of the demo Rollout in ``namespace``."""
+    body = demo_notification()
+    body["event"] = event
+    metadata = body["rollout"]["metadata"]
+    metadata["namespace"] = namespace
+    if repo is not None:
+        metadata["annotations"]["fixloop.dev/repo"] = repo
+    return body
