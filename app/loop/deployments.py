@@ -21,10 +21,41 @@ log = logging.getLogger(__name__)
 async def create_deployment(
     services: Services, gh: GitHubClient, incident: Incident, *, sha: str, environment: str
 ) -> Incident:
-    """One Deployment for the merge SHA (payload: the incident id; no auto-merge, no required contexts)."""
+    """One Deployment for the merge SHA (payload: the incident id; no auto-merge, no required contexts).
+
+    The SHA is stored before the POST: a retry after a crash or an unanswered POST first looks for the
+    Deployment GitHub may already have made, instead of making a second one.
+    """
     state = IncidentState.of(incident)
     if state.fix.get("deployment_id") and state.fix.get("sha") == sha:
         return incident
+    found = None
+    if state.fix.get("deployment_requested") == sha:
+        found = await _find_deployment(gh, incident, sha=sha, environment=environment)
+    if found is None:
+        state.fix["deployment_requested"] = sha
+        incident = await save(services, incident, state)
+        found = await _post_deployment(gh, incident, sha=sha, environment=environment)
+    state.fix.update({"deployment_id": found, "environment": environment, "sha": sha})
+    incident = await save(services, incident, state)
+    return await set_deployment_state(services, gh, incident, "in_progress")
+
+
+async def _find_deployment(gh: GitHubClient, incident: Incident, *, sha: str, environment: str) -> int | None:
+    query = {"sha": sha, "environment": environment}
+    async for item in gh.getiter(
+        "/repos/{owner}/{repo}/deployments{?sha,environment}", url_vars={**split_repo(incident.repo), **query}
+    ):
+        payload = item.get("payload")
+        if isinstance(payload, dict) and payload.get("fixloop_incident") == incident.id:
+            log.info(
+                "incident %s: deployment %s for %s was made by an earlier try", incident.id, item["id"], sha
+            )
+            return int(item["id"])
+    return None
+
+
+async def _post_deployment(gh: GitHubClient, incident: Incident, *, sha: str, environment: str) -> int:
     answer = await gh.post(
         "/repos/{owner}/{repo}/deployments",
         url_vars=split_repo(incident.repo),
@@ -39,9 +70,7 @@ async def create_deployment(
             "production_environment": False,
         },
     )
-    state.fix.update({"deployment_id": int(answer["id"]), "environment": environment, "sha": sha})
-    incident = await save(services, incident, state)
-    return await set_deployment_state(services, gh, incident, "in_progress")
+    return int(answer["id"])
 
 
 async def set_deployment_state(

@@ -195,6 +195,19 @@ async def create_deployment(ctx: Ctx) -> Reply:
     return Reply(201, ctx.fake.shapes.deployment(repo.full_name, deployment))
 
 
+@route("get", f"{REPO}/deployments")
+async def list_deployments(ctx: Ctx) -> Reply:
+    """Newest first, filtered like GitHub by sha, ref, task and environment."""
+    assert ctx.repo is not None
+    wanted = {k: ctx.query[k] for k in ("sha", "ref", "task", "environment") if ctx.query.get(k)}
+    found = [
+        d
+        for d in reversed(ctx.repo.deployments.values())
+        if all(getattr(d, key) == value for key, value in wanted.items())
+    ]
+    return paginate(ctx, [ctx.fake.shapes.deployment(ctx.repo.full_name, d) for d in found])
+
+
 def _deployment(ctx: Ctx) -> Deployment:
     assert ctx.repo is not None
     found = ctx.repo.deployments.get(int(ctx.params["deployment_id"]))
