@@ -142,7 +142,7 @@ async def upsert_marked_comment(
     ``look_up=False`` when no earlier try can have posted it (the caller knows): listing the issue's
     comments would be a wasted GitHub call.
     """
-    found = await _find_own_comment(gh, repo, number, marker, app_slug) if look_up and not known_id else None
+    found = await find_own_comment(gh, repo, number, marker, app_slug) if look_up and not known_id else None
     comment_id = known_id or found
     if comment_id is not None:
         try:
@@ -159,11 +159,15 @@ async def upsert_marked_comment(
     return await comment(gh, repo, number, body)
 
 
-async def _find_own_comment(
-    gh: GitHubClient, repo: str, number: int, marker: str, app_slug: str
+async def find_own_comment(
+    gh: GitHubClient, repo: str, number: int, marker: str, app_slug: str, *, containing: str = ""
 ) -> int | None:
+    """The id of the app's own comment carrying ``marker`` (and ``containing``, when given)."""
     url_vars = {**split_repo(repo), "issue_number": str(number)}
     async for item in gh.getiter("/repos/{owner}/{repo}/issues/{issue_number}/comments", url_vars=url_vars):
-        if is_own_comment(item.get("body"), marker, author_login=item["user"]["login"], app_slug=app_slug):
+        body = item.get("body")
+        if is_own_comment(body, marker, author_login=item["user"]["login"], app_slug=app_slug) and (
+            containing in (body or "")
+        ):
             return int(item["id"])
     return None

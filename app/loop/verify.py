@@ -11,8 +11,9 @@ from app.github.http import GitHubClient
 from app.loop import issue_ops
 from app.loop.analysis_step import collect_for
 from app.loop.deployments import set_deployment_state
-from app.loop.incidents import IncidentState, move
+from app.loop.incidents import IncidentState, move, save
 from app.loop.mapping import Mapping
+from app.loop.markers import VERIFIED_MARKER
 from app.loop.render_comments import render_verified_comment
 from app.loop.stages import TERMINAL, Stage
 from app.loop.status import refresh_status
@@ -50,7 +51,7 @@ async def on_completed(
         state = IncidentState.of(incident)
         gh = services.github.installation_client(mapping.installation_id)
         if Stage(incident.stage) is Stage.REDEPLOYING and carries_fix(view, state):
-            await verified(services, ctx, incident, view, notification)
+            await verified(services, incident, view, notification)
         elif view.current_pod_hash != state.revision and Stage(incident.stage) is not Stage.REDEPLOYING:
             superseded = await move(
                 services,
@@ -63,7 +64,7 @@ async def on_completed(
 
 
 async def verified(
-    services: Services, ctx: JobContext, incident: Incident, view: RolloutView, notification: Notification
+    services: Services, incident: Incident, view: RolloutView, notification: Notification
 ) -> None:
     gh = services.github.installation_client(incident.installation_id or 0)
     new_evidence = await collect_for(services, view, notification)
@@ -72,12 +73,11 @@ async def verified(
     original = evidence_from_dict(state.evidence or {})
     sha = str(state.fix.get("sha", ""))
     fix_pr = state.fix.get("pr")
-    if incident.issue_number is not None:
+    number = incident.issue_number
+    if number is not None:
         body = render_verified_comment(original, new_evidence, fix_pr=fix_pr, sha=sha)
-        await ctx.step(f"verified-comment:{incident.id}", lambda: _comment(gh, incident, body))
-        await issue_ops.update_issue(
-            gh, incident.repo, incident.issue_number, state="closed", state_reason="completed"
-        )
+        incident = await _comment_once(services, gh, incident, state, body=body, sha=sha)
+        await issue_ops.update_issue(gh, incident.repo, number, state="closed", state_reason="completed")
     state.reach("verified")
     incident = await move(
         services, incident, Stage.VERIFIED, f"canary {view.current_pod_hash} completed", state
@@ -86,9 +86,23 @@ async def verified(
     await refresh_status(services, gh, incident, config)
 
 
-async def _comment(gh: GitHubClient, incident: Incident, body: str) -> dict[str, int]:
-    assert incident.issue_number is not None
-    return {"id": await issue_ops.comment(gh, incident.repo, incident.issue_number, body)}
+async def _comment_once(
+    services: Services, gh: GitHubClient, incident: Incident, state: IncidentState, *, body: str, sha: str
+) -> Incident:
+    """The verified comment, once per fix. The SHA is stored before the POST: a retry after a crash or an
+    unanswered POST looks for the comment GitHub may already hold instead of posting a second one."""
+    number = incident.issue_number
+    assert number is not None
+    if state.fix.get("verified_requested") == sha:
+        slug = await services.github.slug()
+        if await issue_ops.find_own_comment(
+            gh, incident.repo, number, VERIFIED_MARKER, slug, containing=sha[:12]
+        ):
+            return incident
+    state.fix["verified_requested"] = sha
+    incident = await save(services, incident, state)
+    await issue_ops.comment(gh, incident.repo, number, body)
+    return incident
 
 
 async def on_progress(
