@@ -58,25 +58,13 @@ class Loop:
         return incidents[0]
 
     async def pull_request(self, action: str, pr: Issue, *, variant: str | None = None) -> None:
-        assert pr.pull is not None
-        payload = load_fixture("pull_request", action, variant)
-        retarget(payload, repo=REPO, installation_id=self.installation_id, number=pr.number)
-        body = payload["pull_request"]
-        set_user(body["user"], pr.user.login, type=pr.user.type)
-        body["head"]["ref"], body["head"]["sha"] = pr.pull.head_ref, pr.pull.head_sha
-        body["base"]["ref"] = "main"
-        body["draft"], body["body"], body["title"] = pr.pull.draft, pr.body, pr.title
-        if variant == "merged":
-            body["merge_commit_sha"] = pr.pull.merge_commit_sha
-        payload["repository"]["default_branch"] = "main"
+        payload = pull_request_payload(pr, self.installation_id, action, variant)
         answer = await self.app.post_webhook("pull_request", payload)
         assert answer.status == 202
         await self.app.drain()
 
     async def workflow_succeeded(self, sha: str) -> None:
-        payload = load_fixture("workflow_run", "completed")
-        retarget(payload, repo=REPO, installation_id=self.installation_id)
-        payload["workflow_run"]["head_sha"], payload["workflow_run"]["conclusion"] = sha, "success"
+        payload = workflow_run_payload(sha, self.installation_id)
         assert (await self.app.post_webhook("workflow_run", payload)).status == 202
         await self.app.drain()
 
@@ -102,15 +90,7 @@ class Loop:
         return sha
 
     def canary_moves_to(self, pod_hash: str, *, healthy: bool) -> None:
-        """The controller starts the canary of the new revision (as Argo would after the image change)."""
-        rollout = self.kube.get("Rollout", "demo", "rollouts-demo")
-        status = rollout.setdefault("status", {})
-        status["currentPodHash"] = pod_hash
-        status["abort"] = not healthy
-        status["phase"] = "Healthy" if healthy else "Degraded"
-        if healthy:
-            status["stableRS"] = pod_hash
-        self.kube.add(rollout)
+        canary_moves_to(self.kube, "demo", pod_hash, healthy=healthy)
 
     async def completed(self) -> None:
         answer = await self.app.notify(
@@ -118,3 +98,41 @@ class Loop:
         )
         assert answer.status == 202
         await self.app.drain()
+
+
+def pull_request_payload(
+    pr: Issue, installation_id: int, action: str, variant: str | None = None, repo: str = REPO
+) -> dict[str, Any]:
+    """A real ``pull_request`` delivery (fixture) describing the fake's PR ``pr``."""
+    assert pr.pull is not None
+    payload = load_fixture("pull_request", action, variant)
+    retarget(payload, repo=repo, installation_id=installation_id, number=pr.number)
+    body = payload["pull_request"]
+    set_user(body["user"], pr.user.login, type=pr.user.type)
+    body["head"]["ref"], body["head"]["sha"] = pr.pull.head_ref, pr.pull.head_sha
+    body["base"]["ref"] = "main"
+    body["draft"], body["body"], body["title"] = pr.pull.draft, pr.body, pr.title
+    if variant == "merged":
+        body["merge_commit_sha"] = pr.pull.merge_commit_sha
+    payload["repository"]["default_branch"] = "main"
+    return payload
+
+
+def workflow_run_payload(sha: str, installation_id: int, repo: str = REPO) -> dict[str, Any]:
+    """A successful ``workflow_run.completed`` delivery for ``sha``: the image for it is built."""
+    payload = load_fixture("workflow_run", "completed")
+    retarget(payload, repo=repo, installation_id=installation_id)
+    payload["workflow_run"]["head_sha"], payload["workflow_run"]["conclusion"] = sha, "success"
+    return payload
+
+
+def canary_moves_to(kube: Any, namespace: str, pod_hash: str, *, healthy: bool) -> None:
+    """The controller starts the canary of the new revision (as Argo would after the image change)."""
+    rollout = kube.get("Rollout", namespace, "rollouts-demo")
+    status = rollout.setdefault("status", {})
+    status["currentPodHash"] = pod_hash
+    status["abort"] = not healthy
+    status["phase"] = "Healthy" if healthy else "Degraded"
+    if healthy:
+        status["stableRS"] = pod_hash
+    kube.add(rollout)
