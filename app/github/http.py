@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 USER_AGENT = "fixloop"
 MAX_ATTEMPTS = 4
 MAX_INLINE_WAIT = 20.0  # seconds; a longer wait goes back to the job queue
+SECONDARY_LIMIT = b"secondary rate limit"
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 
@@ -39,8 +40,12 @@ def backoff_delay(attempt: int) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
-def rate_limit_delay(status: int, headers: Mapping[str, str], now: float) -> float | None:
-    """How long GitHub asks us to wait, or None when the response is not a rate limit."""
+def rate_limit_delay(status: int, headers: Mapping[str, str], now: float, body: bytes = b"") -> float | None:
+    """How long GitHub asks us to wait, or None when the response is not a rate limit.
+
+    A secondary limit may come as a bare 403 whose only sign is its message ("You have exceeded a
+    secondary rate limit"): GitHub's advice is then to wait at least a minute, as for a bare 429.
+    """
     retry_after = headers.get("retry-after")
     if status in (403, 429) and retry_after is not None:
         try:
@@ -53,7 +58,7 @@ def rate_limit_delay(status: int, headers: Mapping[str, str], now: float) -> flo
             return max(0.0, float(reset or 0) - now) + 1.0
         except ValueError:
             return 60.0
-    if status == 429:
+    if status == 429 or (status == 403 and SECONDARY_LIMIT in body[:2000].lower()):
         return 60.0  # GitHub's advice for secondary limits with no header: wait at least a minute
     return None
 
@@ -110,7 +115,7 @@ class GitHubClient(gh_aiohttp.GitHubAPI):
                 await self._sleep_fn(backoff_delay(attempt))
                 continue
             self._record(method, str(status), resp_headers)
-            delay = self._retry_delay(status, resp_headers, attempt)
+            delay = self._retry_delay(status, resp_headers, attempt, data)
             if delay is None:
                 return status, resp_headers, data
             if attempt == MAX_ATTEMPTS or delay > MAX_INLINE_WAIT:
@@ -123,8 +128,8 @@ class GitHubClient(gh_aiohttp.GitHubAPI):
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
-    def _retry_delay(status: int, headers: Mapping[str, str], attempt: int) -> float | None:
-        limited = rate_limit_delay(status, headers, time.time())
+    def _retry_delay(status: int, headers: Mapping[str, str], attempt: int, body: bytes) -> float | None:
+        limited = rate_limit_delay(status, headers, time.time(), body)
         if limited is not None:
             return limited
         if status >= 500:

@@ -178,3 +178,38 @@ async def test_a_long_outage_sends_the_job_back_to_the_queue_until_github_recove
         "faults", "GitHub outage: job attempts to open the issue", max(j.attempts for j in jobs), goal=">= 3"
     )
     figures.record("faults", "GitHub outage: duplicate issues after recovery", duplicates(github), goal="0")
+
+
+async def test_a_bare_403_secondary_limit_waits_a_minute_instead_of_giving_up(
+    app_harness: AppHarness, figures: FigureRecorder
+) -> None:
+    """GitHub may signal a secondary rate limit with a 403 and only its message (no Retry-After, no
+    x-ratelimit-*): its advice is to wait at least a minute. The job goes back to the queue for that
+    minute; it is neither failed for good nor retried at once."""
+    seed(app_harness)
+    assert app_harness.github is not None
+    message = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+    body = {
+        "message": message,
+        "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+    }
+    app_harness.github.fail_next("POST", ISSUES, 403, body=body)
+    answer = await app_harness.notify(demo_notification())
+    assert answer.status == 202, await answer.text()
+
+    async def deferred() -> Job | None:
+        jobs = await work_jobs(app_harness)
+        return next((j for j in jobs if j.status == "queued" and "HTTP 403" in (j.last_error or "")), None)
+
+    await wait_until(deferred, 30, "the job to go back to the queue after the 403")
+    job = await deferred()
+    assert job is not None
+    wait = job.run_after - time.time()
+    assert 50 <= wait <= 61, f"the job waits about a minute, not {wait:.0f} s"
+    assert len(app_harness.github.requests_to("POST", ISSUES)) == 1, "no retry inside the minute"
+    figures.record(
+        "faults",
+        "GitHub bare 403 secondary limit: seconds the job waits",
+        round(wait),
+        goal=">= 60 less elapsed",
+    )
