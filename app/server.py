@@ -22,6 +22,7 @@ from app.rollouts.notification import Notification
 from app.rollouts.notify import NotifyIntake
 from app.services import SERVICES, Services, start_services, stop_services
 from app.settings import Settings
+from app.store.priority_lock import URGENT
 from app.web import json_error
 
 log = logging.getLogger(__name__)
@@ -99,12 +100,14 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
 
 async def github_webhook(request: web.Request) -> web.Response:
     services: Services = request.app[SERVICES]
+    URGENT.set(True)  # this request's task only: its insert goes ahead of the workers' statements
     intake = WebhookIntake(services.settings.github_webhook_secret.get(), services, services.metrics)
     return await intake.handle(request)
 
 
 async def rollouts_notify(request: web.Request) -> web.Response:
     services: Services = request.app[SERVICES]
+    URGENT.set(True)  # this request's task only: its insert goes ahead of the workers' statements
 
     async def mapping_problem(notification: Notification) -> str | None:
         return await intake_mapping_problem(notification, services)

@@ -19,6 +19,7 @@ import aiosqlite
 import asyncpg
 
 from app.errors import TransientError
+from app.store.priority_lock import PriorityLock
 
 Row = dict[str, Any]
 
@@ -131,7 +132,7 @@ class SqliteDriver:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._conn = _SqliteConn(db)
         self._db = db
-        self._lock = asyncio.Lock()
+        self._lock = PriorityLock()  # the intake's statements go first: app.store.priority_lock
 
     @classmethod
     async def connect(cls, path: str, *, busy_timeout_ms: int = 10_000) -> SqliteDriver:
@@ -167,11 +168,11 @@ class SqliteDriver:
         return cls(db)
 
     async def execute(self, sql: str, *args: Any) -> int:
-        async with self._lock:
+        async with self._lock.hold():
             return await self._conn.execute(sql, *args)
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        async with self._lock:
+        async with self._lock.hold():
             return await self._conn.fetch(sql, *args)
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
@@ -179,7 +180,7 @@ class SqliteDriver:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Conn]:
-        async with self._lock:
+        async with self._lock.hold():
             await self._conn.fetch("BEGIN IMMEDIATE")  # fetch: one trip to the thread, no cursor kept
             try:
                 yield self._conn
@@ -190,7 +191,7 @@ class SqliteDriver:
             await self._conn.fetch("COMMIT")
 
     async def close(self) -> None:
-        async with self._lock:
+        async with self._lock.hold():
             await self._db.close()
 
 
