@@ -28,7 +28,6 @@ from pathlib import Path
 
 import aiohttp
 
-from app.store import open_store
 from bench.figures import Figure, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -185,7 +184,7 @@ async def measure(rate: float, seconds: float, database: str = "sqlite", *, spli
             await wait_healthy(f"http://127.0.0.1:{port}")
             await fire(f"http://127.0.0.1:{port}", 50, 1)  # warm-up
             latencies, failures, elapsed = await fire(f"http://127.0.0.1:{port}", rate, seconds)
-            drained = await wait_drained(url_db)
+            drained = await wait_drained(f"http://127.0.0.1:{port}")
         finally:
             for process in (app, worker):
                 if process is not None:
@@ -196,19 +195,27 @@ async def measure(rate: float, seconds: float, database: str = "sqlite", *, spli
     return Acks(database, split, rate, latencies, failures, elapsed, drained)
 
 
-async def wait_drained(database_url: str, patience: float = 300.0) -> float:
-    """Seconds until no job is queued or running: the intake's fast lane must not starve the workers."""
+async def wait_drained(url: str, patience: float = 300.0) -> float:
+    """Seconds until no job is queued or running, read from the app's own /metrics (the queue-depth
+    gauge operators watch): the intake's fast lane must not starve the workers. Read over HTTP, not by a
+    second connection to the database: a second SQLite writer would queue behind the app's workers."""
     started = time.perf_counter()
-    store = await open_store(database_url)
-    try:
+    async with aiohttp.ClientSession() as session:
         while time.perf_counter() - started < patience:
-            depth = await store.queue_depth()
-            if not depth.get("queued") and not depth.get("running"):
+            async with session.get(f"{url}/metrics") as answer:
+                text = await answer.text()
+            if _depth(text, "queued") == 0 and _depth(text, "running") == 0:
                 return time.perf_counter() - started
             await asyncio.sleep(0.1)
-    finally:
-        await store.close()
     raise RuntimeError(f"jobs still queued {patience:.0f} s after the load")
+
+
+def _depth(metrics: str, status: str) -> float:
+    prefix = f'fixloop_job_queue_depth{{status="{status}"}} '
+    line = next((line for line in metrics.splitlines() if line.startswith(prefix)), None)
+    if line is None:
+        raise RuntimeError(f"/metrics has no {prefix.strip()}")
+    return float(line.removeprefix(prefix))
 
 
 def main() -> None:
