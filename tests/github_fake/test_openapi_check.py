@@ -31,6 +31,7 @@ BRIEF_OPERATIONS = {
     ("POST", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"),
     ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/reactions"),
     ("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission"),
+    ("GET", "/repos/{owner}/{repo}/deployments"),
     ("POST", "/repos/{owner}/{repo}/deployments"),
     ("POST", "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses"),
     ("GET", "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses"),

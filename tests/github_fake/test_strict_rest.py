@@ -209,6 +209,16 @@ async def test_deployments_and_checks(fake_github: FakeGitHub, token: str, gh: G
     states = [s["state"] async for s in gh.getiter(deployment["statuses_url"], oauth_token=token)]
     assert states == ["success", "in_progress"]
     assert fake_github.deployments(REPO)[0].payload == {"incident": "in-42"}
+    url = f"/repos/{REPO}/deployments{{?sha,environment}}"
+    found = [
+        d["id"]
+        async for d in gh.getiter(url, url_vars={"sha": sha, "environment": "canary"}, oauth_token=token)
+    ]
+    assert found == [deployment["id"]], "listed with GitHub's filters"
+    other = [
+        d async for d in gh.getiter(url, url_vars={"sha": sha, "environment": "prod"}, oauth_token=token)
+    ]
+    assert other == []
 
 
 async def test_collaborator_permission(fake_github: FakeGitHub, token: str, gh: GitHubAPI) -> None:
@@ -282,6 +292,7 @@ async def test_every_operation_answers_in_githubs_shape(
     deployment = await gh.post(f"/repos/{REPO}/deployments", data={"ref": "main"}, oauth_token=token)
     await gh.post(deployment["statuses_url"], data={"state": "success"}, oauth_token=token)
     _ = [s async for s in gh.getiter(deployment["statuses_url"], oauth_token=token)]
+    _ = [d async for d in gh.getiter(f"/repos/{REPO}/deployments?sha={deployment['sha']}", oauth_token=token)]
     await gh.getitem("/search/issues{?q}", url_vars={"q": f"repo:{REPO} {MARKER}"}, oauth_token=alice)
     await gh.getitem("/user", oauth_token=alice)
     answered = {(r.method.lower(), r.template) for r in fake_github.requests if 200 <= r.status < 300}
