@@ -3,7 +3,8 @@
 Every request goes through ``_request``: a per-request timeout, capped exponential backoff on 5xx and
 connection errors, and GitHub's rate-limit rules (``retry-after`` first, then ``x-ratelimit-reset``).
 When waiting inline would take too long, it raises ``TransientError(retry_after=...)`` so the job is
-rescheduled in the store instead of holding a worker.
+rescheduled in the store instead of holding a worker. A POST is never repeated inline once GitHub may have
+carried it out (no answer, or a 5xx): the job is retried, and its steps look for what they made first.
 """
 
 from __future__ import annotations
@@ -63,6 +64,12 @@ def rate_limit_delay(status: int, headers: Mapping[str, str], now: float, body: 
     return None
 
 
+def _maybe_done_answered(method: str, status: int) -> bool:
+    """A POST answered 5xx may still have been carried out: GitHub's 502 and 504 come from a proxy that
+    stopped waiting, not from the work failing. Only a rate limit (403, 429) says it was not done."""
+    return method.upper() == "POST" and status >= 500
+
+
 def _maybe_done(method: str, exc: BaseException) -> bool:
     """A POST that was sent but got no answer (timeout, dropped connection) may have been carried out:
     a blind retry could open a second issue or post a second comment. The job is retried instead, and
@@ -118,7 +125,7 @@ class GitHubClient(gh_aiohttp.GitHubAPI):
             delay = self._retry_delay(status, resp_headers, attempt, data)
             if delay is None:
                 return status, resp_headers, data
-            if attempt == MAX_ATTEMPTS or delay > MAX_INLINE_WAIT:
+            if attempt == MAX_ATTEMPTS or delay > MAX_INLINE_WAIT or _maybe_done_answered(method, status):
                 raise TransientError(
                     f"GitHub {method} {url}: HTTP {status} after {attempt} attempt(s)",
                     retry_after=delay,

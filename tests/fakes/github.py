@@ -176,14 +176,17 @@ class FakeGitHub(GitHubState):
         times: int = 1,
         *,
         body: Any = None,
+        after_work: bool = False,
     ) -> None:
         """Answer the next `times` matching requests with `status` (after validation, before auth).
 
         `path_pattern` is an OpenAPI template ("/repos/{owner}/{repo}/issues") or a glob on the
         path ("/repos/acme/web/issues/*"); `method` may be "*". Retry-After or x-ratelimit-*
-        go in `headers`.
+        go in `headers`. `after_work=True` carries the request out first, as GitHub behind a proxy that
+        gave up waiting does: the 502 comes back, the issue exists.
         """
-        self.faults.append(Fault(method.upper(), path_pattern, status, dict(headers or {}), times, body))
+        fault = Fault(method.upper(), path_pattern, status, dict(headers or {}), times, body, after_work)
+        self.faults.append(fault)
 
     def slow_next(self, method: str, path_pattern: str, seconds: float, times: int = 1) -> None:
         """Answer the next `times` matching requests `seconds` late, as a slow GitHub does: the request
@@ -276,10 +279,24 @@ class FakeGitHub(GitHubState):
     async def _serve(
         self, request: web.Request, raw: bytes, record: RecordedRequest, found: Match
     ) -> web.StreamResponse:
-        for fault in self.faults:
-            if fault.times > 0 and fault.matches(request.method, record.path, found.template):
-                fault.times -= 1
-                return self._fault(fault, request)
+        fault = next(
+            (
+                f
+                for f in self.faults
+                if f.times > 0 and f.matches(request.method, record.path, found.template)
+            ),
+            None,
+        )
+        if fault is not None:
+            fault.times -= 1
+            if fault.after_work:
+                await self._serve_route(request, raw, record, found)
+            return self._fault(fault, request)
+        return await self._serve_route(request, raw, record, found)
+
+    async def _serve_route(
+        self, request: web.Request, raw: bytes, record: RecordedRequest, found: Match
+    ) -> web.StreamResponse:
         route = ROUTES.get((found.method, found.template))
         if route is None:
             self.violations.append(f"the fake has no handler for {found.method.upper()} {found.template}")

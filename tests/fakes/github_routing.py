@@ -123,6 +123,7 @@ class Fault:
     headers: dict[str, str]
     times: int
     body: Any = None
+    after_work: bool = False  # carry the request out, then answer the fault (a 502 from a proxy that gave up)
 
     def matches(self, method: str, path: str, template: str | None) -> bool:
         return _matches(self.method, self.pattern, method, path, template)

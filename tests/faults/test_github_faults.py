@@ -57,17 +57,23 @@ async def work_jobs(app_harness: AppHarness) -> list[Job]:
 async def test_server_errors_are_retried_and_the_issue_opens_once(
     app_harness: AppHarness, status: int, figures: FigureRecorder, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A POST answered 5xx may have been carried out (a 502 is a proxy that stopped waiting): it is not
+    repeated inline; the job is retried, looks for the issue by its marker, and only then posts again."""
     seed(app_harness)
     assert app_harness.github is not None
     app_harness.github.fail_next("POST", ISSUES, status, times=2)
-    with caplog.at_level(logging.WARNING, logger="app.github.http"):
+    with caplog.at_level(logging.WARNING, logger="app.jobs"):
         github = await open_one_issue(app_harness)
     attempts = github.requests_to("POST", ISSUES)
     assert [r.status for r in attempts] == [status, status, 201]
     gaps = [b.at - a.at for a, b in itertools.pairwise(attempts)]
     assert all(gap >= 0.25 - SLACK for gap in gaps), f"backoff between attempts: {gaps}"
+    searches = [r.at for r in github.requests_to("GET", ISSUES)]
+    assert all(any(a.at < t < b.at for t in searches) for a, b in itertools.pairwise(attempts)), (
+        "each retry looked for the issue before posting it again"
+    )
     assert calls(app_harness, "POST", str(status)) == 2, "each failure is counted in the metrics"
-    assert f"answered {status}; retrying" in caplog.text
+    assert f"HTTP {status} after 1 attempt(s)" in caplog.text, "each failure is on the job's record"
     assert duplicates(github) == 0
     figures.record(
         "faults", f"GitHub {status}: POST attempts for one issue", len(attempts), goal=f"<= {MAX_ATTEMPTS}"
@@ -138,7 +144,7 @@ async def test_a_slow_issue_creation_is_not_repeated_blindly(
     github = await open_one_issue(app_harness)
     assert calls(app_harness, "POST", "error") == 1, "the timeout is counted in the metrics"
     assert len(github.requests_to("POST", ISSUES)) == 1
-    assert github.requests_to("GET", "/search/issues"), "the retried job looked for the issue first"
+    assert github.requests_to("GET", ISSUES), "the retried job looked for the issue first"
     jobs = await work_jobs(app_harness)
     assert any("TimeoutError" in (j.last_error or "") for j in jobs), "the timeout is on the job's record"
     incident = (await app_harness.services.store.list_incidents())[0]
@@ -213,3 +219,19 @@ async def test_a_bare_403_secondary_limit_waits_a_minute_instead_of_giving_up(
         round(wait),
         goal=">= 60 less elapsed",
     )
+
+
+async def test_a_502_after_github_made_the_issue_does_not_make_a_second(
+    app_harness: AppHarness, figures: FigureRecorder
+) -> None:
+    """GitHub creates the issue, then its proxy answers 502: a blind retry of the POST would open a second
+    issue. The retried job finds the first by its marker."""
+    seed(app_harness)
+    assert app_harness.github is not None
+    app_harness.github.fail_next("POST", ISSUES, 502, after_work=True)
+    github = await open_one_issue(app_harness)
+    assert [r.status for r in github.requests_to("POST", ISSUES)] == [502]
+    incident = (await app_harness.services.store.list_incidents())[0]
+    assert incident.issue_number == github.issues(REPO)[0].number
+    assert duplicates(github) == 0, [i.title for i in github.issues(REPO)]
+    figures.record("faults", "GitHub 502 after the work: duplicate issues", duplicates(github), goal="0")
