@@ -184,7 +184,7 @@ async def open_issue(
     number = incident.issue_number
     if number is None and state.issue_requested_at:
         number = await issue_ops.find_issue_by_marker(
-            gh, incident.repo, incident.id, await services.github.slug()
+            gh, incident.repo, incident.id, await services.github.slug(), since=state.issue_requested_at
         )
     if number is None:
         labels = list(config.labels)

@@ -18,9 +18,8 @@ from app.loop import issue_ops
 from app.loop.markers import HANDOFF_MARKER, is_own_comment
 from app.loop.payloads import AGENT_BOTS
 
-# GitHub's clock against ours: an assignment stamped up to this long before our stored request time is
-# still taken as ours (a previous attempt's hand-off lies hours back, behind a merge and a canary).
-CLOCK_SKEW_SECONDS = 120.0
+# An assignment stamped up to GITHUB_CLOCK_SKEW before our stored request time is still taken as ours (a
+# previous attempt's hand-off lies hours back, behind a merge and a canary).
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,7 @@ class AlreadyDone:
 async def already_done(
     gh: GitHubClient, repo: str, number: int, *, requested_at: float, app_slug: str
 ) -> AlreadyDone:
-    since = requested_at - CLOCK_SKEW_SECONDS
+    since = requested_at - issue_ops.GITHUB_CLOCK_SKEW
     copilot = trigger = False
     url_vars = {**issue_ops.split_repo(repo), "issue_number": str(number)}
     async for item in gh.getiter("/repos/{owner}/{repo}/issues/{issue_number}/timeline", url_vars=url_vars):

@@ -10,16 +10,20 @@ import base64
 import binascii
 import contextlib
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import gidgethub
 from cachetools import TTLCache
 
 from app.github.http import GitHubClient
-from app.loop.markers import find_incident_id, incident_marker, is_own_comment
+from app.loop.markers import find_incident_id, is_own_comment
 from app.loop.repo_config import ConfigResult, parse_repo_config
 
 log = logging.getLogger(__name__)
+
+# GitHub's clock against ours: what GitHub stamps up to this long before a time we stored still counts.
+GITHUB_CLOCK_SKEW = 120.0
 
 CONFIG_PATH = ".github/fixloop.yml"
 LABEL_COLOURS = {"fixloop": "5319e7", "rollout-failure": "d93f0b", "needs-human": "fbca04"}
@@ -88,14 +92,19 @@ async def create_issue(gh: GitHubClient, repo: str, title: str, body: str, label
     return int(answer["number"])
 
 
-async def find_issue_by_marker(gh: GitHubClient, repo: str, incident_id: int, app_slug: str) -> int | None:
-    """After a lost store (or a crash between create and save): our issue, by its hidden marker."""
-    marker = incident_marker(incident_id).removeprefix("<!-- ").removesuffix(" -->")
-    query = f'repo:{repo} is:issue in:body "{marker}"'
-    answer = await gh.getitem("/search/issues{?q}", url_vars={"q": query})
-    for item in answer.get("items", []):
+async def find_issue_by_marker(
+    gh: GitHubClient, repo: str, incident_id: int, app_slug: str, *, since: float
+) -> int | None:
+    """Our issue for the incident, by its hidden marker, among the issues updated since ``since`` (when the
+    request to open it was stored). The repository's issue list is current at once; search is indexed
+    later and would miss an issue GitHub made a moment ago behind a lost answer."""
+    stamp = datetime.fromtimestamp(since - GITHUB_CLOCK_SKEW, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    url_vars = {**split_repo(repo), "state": "all", "since": stamp, "sort": "created", "per_page": "100"}
+    url = "/repos/{owner}/{repo}/issues{?state,since,sort,per_page}"
+    async for item in gh.getiter(url, url_vars=url_vars):
         author = (item.get("user") or {}).get("login", "")
-        if author == f"{app_slug}[bot]" and find_incident_id(item.get("body")) == incident_id:
+        mine = author == f"{app_slug}[bot]" and "pull_request" not in item
+        if mine and find_incident_id(item.get("body")) == incident_id:
             return int(item["number"])
     return None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+from datetime import datetime
 from typing import Any
 
 from tests.fakes.github_auth import GitHubError
@@ -13,15 +13,6 @@ ISSUE = "/repos/{owner}/{repo}/issues/{issue_number}"
 COMMENT = "/repos/{owner}/{repo}/issues/comments/{comment_id}"
 COPILOT = "Copilot"
 PUSH = ("admin", "maintain", "write")
-# GitHub's issue search qualifiers; any other `word:value` is plain text, as on GitHub.
-_QUALIFIER_WORDS = """
-type in user org repo state is author assignee mentions commenter involves team label milestone project
-status head base no language comments interactions reactions draft review reviewed-by review-requested
-created updated closed merged archived linked reason
-"""
-GITHUB_QUALIFIERS = frozenset(_QUALIFIER_WORDS.split())
-# a qualifier (key:value or key:"quoted value"), a "quoted phrase", or a bare word
-SEARCH_TOKEN = re.compile(r'(?<!\S)([A-Za-z-]+):("[^"]*"|\S+)|"([^"]*)"|(\S+)')
 
 
 def _can_push(ctx: Ctx, login: str) -> bool:
@@ -259,51 +250,23 @@ async def react_to_issue(ctx: Ctx) -> Reply:
 # --- search ---------------------------------------------------------------------------------------
 
 
-def _matches(issue: Issue, words: list[str], qualifiers: list[tuple[str, str]]) -> bool:
-    where = [v for k, v in qualifiers if k == "in"] or ["title", "body"]
-    text = " ".join([issue.title] * ("title" in where) + [issue.body or ""] * ("body" in where)).lower()
-    if "comments" in where:
-        text += " " + " ".join(c.body for c in issue.comments).lower()
-    for key, value in qualifiers:
-        ok = {
-            "repo": issue.repo.lower() == value.lower(),
-            "is": value in ("issue", "pr", "pull-request", issue.state)
-            and (value != "issue" or issue.pull is None)
-            and (value not in ("pr", "pull-request") or issue.pull is not None),
-            "type": (value == "issue") == (issue.pull is None),
-            "state": issue.state == value,
-            "label": value.lower() in (n.lower() for n in issue.labels),
-            "author": issue.user.login == value,
-            "assignee": value in issue.assignees,
-            "in": True,
-        }.get(key)
-        if ok is None:
-            raise validation_failed(
-                "Search", "q", "invalid", f"the fake does not support the qualifier {key}:"
-            )
-        if not ok:
-            return False
-    return all(word.lower() in text for word in words)
-
-
-@route("get", "/search/issues")
-async def search_issues(ctx: Ctx) -> Reply:
-    """Qualifiers repo:, is:, type:, state:, label:, author:, assignee:, in:, and quoted phrases."""
-    words, qualifiers = [], []
-    for match in SEARCH_TOKEN.finditer(ctx.query["q"]):
-        key, value, phrase, word = match.groups()
-        if key and key.lower() in GITHUB_QUALIFIERS:
-            qualifiers.append((key.lower(), value.strip('"')))
-        else:
-            words.append(match[0] if key else phrase if phrase is not None else word)
-    visible = ctx.fake.visible_repos(ctx.caller)
-    found = [i for r in visible for i in ctx.fake.repos[r].issues.values() if _matches(i, words, qualifiers)]
-    found.sort(key=lambda i: i.created_at, reverse=ctx.query.get("order", "desc") == "desc")
-    page = paginate(ctx, [ctx.fake.shapes.issue(i, "issue-search-result-item") for i in found])
-    body = {
-        "total_count": len(found),
-        "incomplete_results": False,
-        "items": page.body,
-        "search_type": "lexical",
-    }
-    return Reply(200, body, page.headers)
+@route("get", "/repos/{owner}/{repo}/issues")
+async def list_issues(ctx: Ctx) -> Reply:
+    """Issues and pull requests, as GitHub lists them: state (default open), since (updated at or after),
+    creator and labels filters; sorted by created or updated time, newest first unless direction=asc."""
+    assert ctx.repo is not None
+    q = ctx.query
+    state = q.get("state", "open")
+    since = datetime.fromisoformat(q["since"].replace("Z", "+00:00")).timestamp() if q.get("since") else None
+    wanted = {name.lower() for name in q.get("labels", "").split(",") if name}
+    found = [
+        i
+        for i in ctx.repo.issues.values()
+        if state in ("all", i.state)
+        and (since is None or i.updated_at >= since)
+        and q.get("creator") in (None, i.user.login)
+        and wanted <= {name.lower() for name in i.labels}
+    ]
+    key = "updated_at" if q.get("sort") == "updated" else "created_at"
+    found.sort(key=lambda i: (getattr(i, key), i.number), reverse=q.get("direction", "desc") == "desc")
+    return paginate(ctx, [ctx.fake.shapes.issue(i) for i in found])

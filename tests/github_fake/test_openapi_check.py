@@ -14,6 +14,7 @@ BRIEF_OPERATIONS = {
     ("GET", "/app/installations"),
     ("GET", "/repos/{owner}/{repo}"),
     ("GET", "/repos/{owner}/{repo}/contents/{path}"),
+    ("GET", "/repos/{owner}/{repo}/issues"),
     ("POST", "/repos/{owner}/{repo}/issues"),
     ("GET", "/repos/{owner}/{repo}/issues/{issue_number}"),
     ("PATCH", "/repos/{owner}/{repo}/issues/{issue_number}"),
@@ -38,7 +39,6 @@ BRIEF_OPERATIONS = {
     ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}"),
     ("GET", "/repos/{owner}/{repo}/pulls"),
     ("GET", "/repos/{owner}/{repo}/commits/{ref}/check-runs"),
-    ("GET", "/search/issues"),
     ("GET", "/user"),
 }
 
@@ -93,7 +93,7 @@ def test_contents_path_may_carry_slashes_or_be_encoded() -> None:
         ("GET", "/repos/acme/web/issues/abc", [], b"", "issue_number"),
         ("PUT", "/repos/acme/web/issues/1/lock", [], b"", "no such operation"),
         ("GET", "/repos/acme/web/branches", [], b"", "no such operation"),
-        ("GET", "/search/issues", [], b"", "q"),
+        ("GET", "/repos/acme/web/issues", [("state", "merged")], b"", "query parameter: state"),
         ("POST", "/repos/acme/web/issues/1/labels", [], b'["bare", "list"]', "is not of type 'object'"),
         ("GET", "/repos/acme/web", [], b'{"x": 1}', "takes no request body"),
         (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import aiohttp
 import pytest
 from gidgethub import BadRequest, InvalidField
@@ -117,16 +119,28 @@ async def test_etag_and_rate_limit_headers(
     assert changed.status == 200
 
 
-async def test_search_finds_issues_by_hidden_marker(
+async def test_the_issue_list_filters_and_sorts_like_github(
     fake_github: FakeGitHub, token: str, gh: GitHubAPI
 ) -> None:
-    wanted = fake_github.add_issue(REPO, "Canary failed", f"body\n{MARKER}\n")
-    fake_github.add_issue(REPO, "Other", "<!-- fixloop:incident=in-7 -->")
-    fake_github.add_pull(REPO, body=MARKER)
-    query = f'repo:{REPO} is:issue in:body "{MARKER}"'
-    found = await gh.getitem("/search/issues{?q}", url_vars={"q": query}, oauth_token=token)
-    assert [item["number"] for item in found["items"]] == [wanted.number]
-    assert found["total_count"] == 1
+    old = fake_github.add_issue(REPO, "Old", MARKER)
+    old.updated_at -= 3600
+    closed = fake_github.add_issue(REPO, "Closed", MARKER)
+    closed.state = "closed"
+    newest = fake_github.add_issue(REPO, "Newest", MARKER)
+    pr = fake_github.add_pull(REPO, body=MARKER)
+    url = f"/repos/{REPO}/issues{{?state,since}}"
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
+    listed = [
+        i["number"]
+        async for i in gh.getiter(url, url_vars={"state": "all", "since": since}, oauth_token=token)
+    ]
+    assert listed == [pr.number, newest.number, closed.number], (
+        "newest first, pull requests too, since applied"
+    )
+    open_only = [i async for i in gh.getiter(f"/repos/{REPO}/issues", oauth_token=token)]
+    assert closed.number not in [i["number"] for i in open_only] and any(
+        "pull_request" in i for i in open_only
+    )
 
 
 async def test_contents_come_base64_with_blob_sha(fake_github: FakeGitHub, token: str, gh: GitHubAPI) -> None:
@@ -293,7 +307,7 @@ async def test_every_operation_answers_in_githubs_shape(
     await gh.post(deployment["statuses_url"], data={"state": "success"}, oauth_token=token)
     _ = [s async for s in gh.getiter(deployment["statuses_url"], oauth_token=token)]
     _ = [d async for d in gh.getiter(f"/repos/{REPO}/deployments?sha={deployment['sha']}", oauth_token=token)]
-    await gh.getitem("/search/issues{?q}", url_vars={"q": f"repo:{REPO} {MARKER}"}, oauth_token=alice)
+    _ = [i async for i in gh.getiter(f"/repos/{REPO}/issues?state=all&sort=created", oauth_token=alice)]
     await gh.getitem("/user", oauth_token=alice)
     answered = {(r.method.lower(), r.template) for r in fake_github.requests if 200 <= r.status < 300}
     assert answered == set(ROUTES)
