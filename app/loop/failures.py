@@ -175,8 +175,8 @@ async def open_issue(
     ``announce=False`` leaves the status comment to the caller's next step (the hand-off posts it once,
     with its outcome, instead of a post here and an edit a moment later).
 
-    The search runs only when an earlier try got as far as asking GitHub for the issue (the request time
-    is stored before the request): a first try needs no search, which GitHub limits to 30 a minute.
+    The lookup runs only when an earlier try got as far as asking GitHub for the issue (the request time
+    is stored before the request): a first try makes no extra call.
     """
     state = IncidentState.of(incident)
     evidence = evidence_from_dict(state.evidence or {})
