@@ -1,4 +1,5 @@
-"""Run the real app as a separate process (``python -m app serve``), to kill it with SIGKILL."""
+"""Run the real app as a separate process (``python -m app serve``), to kill it with SIGKILL, and send it
+requests that can be sent again as they were after a kill."""
 
 from __future__ import annotations
 
@@ -71,3 +72,34 @@ class AppProcess:
                 await asyncio.to_thread(self.process.wait, 30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request to the app, sent again as is after a kill (a delivery keeps its X-GitHub-Delivery)."""
+
+    key: str
+    path: str
+    body: bytes
+    headers: dict[str, str]
+
+
+async def post_all(urls: list[str], requests: list[Request], concurrency: int = 16) -> set[str]:
+    """Send each request (round-robin over the apps' URLs); return the keys acknowledged with 202. A killed
+    app acknowledges none: the sender sees a failed delivery, as GitHub or Argo would."""
+    limit = asyncio.Semaphore(concurrency)
+    acknowledged: set[str] = set()
+
+    async def post(session: aiohttp.ClientSession, index: int, request: Request) -> None:
+        async with limit:
+            try:
+                url = urls[index % len(urls)] + request.path
+                async with session.post(url, data=request.body, headers=request.headers) as answer:
+                    if answer.status == 202:
+                        acknowledged.add(request.key)
+            except (TimeoutError, aiohttp.ClientError):
+                pass
+
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session:
+        await asyncio.gather(*(post(session, i, r) for i, r in enumerate(requests)))
+    return acknowledged

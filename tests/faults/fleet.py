@@ -9,7 +9,6 @@ a kill; what GitHub, the cluster and the store hold is read back from the fakes 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from collections import Counter
@@ -28,7 +27,7 @@ from tests.fakes.kube_demo import DEMO_ROLLOUT, clone_demo, cloned_notification
 from tests.fakes.webhooks import webhook_headers
 from tests.harness import NOTIFY_TOKEN, WEBHOOK_SECRET, wait_until
 from tests.loop_e2e.loop_driver import canary_moves_to, pull_request_payload, workflow_run_payload
-from tests.processes import AppProcess
+from tests.processes import Request
 
 OWNER, NAME = "acme", "rollouts-demo"
 REPO = f"{OWNER}/{NAME}"
@@ -36,16 +35,6 @@ CONFIG = "agent: copilot\nredeploy: image\nimage: ghcr.io/acme/rollouts-demo:{sh
 IMAGE = "ghcr.io/acme/rollouts-demo:{sha}"
 MARKER_PREFIX = "<!-- fixloop:"
 FIX_POD_HASH = "5f6c7d8e9a"
-
-
-@dataclass(frozen=True)
-class Request:
-    """One HTTP request to the app, sent again as is after a kill."""
-
-    key: str
-    path: str
-    body: bytes
-    headers: dict[str, str]
 
 
 def namespace(index: int) -> str:
@@ -199,26 +188,6 @@ class Fleet:
         finally:
             await store.close()
         return not depth.get("queued") and not depth.get("running")
-
-
-async def post_all(app: AppProcess, requests: list[Request], concurrency: int = 16) -> set[str]:
-    """Send each request; return the keys the app acknowledged with 202 (a killed app acknowledges none)."""
-    limit = asyncio.Semaphore(concurrency)
-    acknowledged: set[str] = set()
-
-    async def post(session: aiohttp.ClientSession, request: Request) -> None:
-        async with limit:
-            try:
-                url = app.url + request.path
-                async with session.post(url, data=request.body, headers=request.headers) as answer:
-                    if answer.status == 202:
-                        acknowledged.add(request.key)
-            except (TimeoutError, aiohttp.ClientError):
-                pass  # killed mid-request: the sender sees a failed delivery
-
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session:
-        await asyncio.gather(*(post(session, r) for r in requests))
-    return acknowledged
 
 
 def duplicate_comments(issue: Issue) -> dict[str, int]:

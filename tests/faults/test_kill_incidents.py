@@ -13,7 +13,6 @@ notifications as Argo's next one would, deliveries with their X-GitHub-Delivery 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,15 +20,13 @@ import pytest
 
 from tests.fakes.github import FakeGitHub
 from tests.fakes.kube import FakeKube
-from tests.faults.fleet import REPO, Fleet, Request, duplicate_comments, duplicate_issues, post_all
+from tests.faults.fleet import REPO, Fleet, duplicate_comments, duplicate_issues
 from tests.figures import FigureRecorder
 from tests.harness import base_env, wait_until
-from tests.processes import AppProcess
+from tests.processes import AppProcess, Request, post_all
 
 INCIDENTS = 50
-SETTLE_SECONDS = float(
-    os.environ.get("FIXLOOP_TEST_SETTLE_SECONDS", "240")
-)  # 50 incidents after a restart, leases to run out, on a loaded 2-core machine
+SETTLE_SECONDS = 240.0  # 50 incidents after a restart, leases to run out, on a loaded 2-core machine
 
 
 @pytest.fixture
@@ -55,7 +52,9 @@ async def test_sigkill_at_each_step_of_50_incidents(
         in_flight["failures"] = await kill_midway(app, fleet.failures(), lambda: len(fleet.issues()))
         await fleet.settle_at("agent_working", SETTLE_SECONDS)
         numbers = {i.namespace: i.issue_number or 0 for i in await fleet.incidents()}
-        assert await post_all(app, fleet.pulls_opened(numbers)) == {f"opened-{i}" for i in range(INCIDENTS)}
+        assert await post_all([app.url], fleet.pulls_opened(numbers)) == {
+            f"opened-{i}" for i in range(INCIDENTS)
+        }
         await fleet.settle_at("pr_open", SETTLE_SECONDS)
         in_flight["merges"] = await kill_midway(
             app, fleet.pulls_merged(), lambda: len(fleet.github.deployments(REPO))
@@ -73,13 +72,13 @@ async def test_sigkill_at_each_step_of_50_incidents(
 async def kill_midway(app: AppProcess, requests: list[Request], effects: Callable[[], int]) -> int:
     """Send the step's requests; SIGKILL once a third have shown their effect; restart; send them all
     again (each must be acknowledged). Returns how many had not shown their effect at the kill."""
-    sending = asyncio.create_task(post_all(app, requests))
+    sending = asyncio.create_task(post_all([app.url], requests))
     await wait_until(lambda: effects() >= INCIDENTS // 3, 120, "a third of the step's effects")
     in_flight = INCIDENTS - effects()
     app.kill()
     await sending
     await app.start()
-    again = await post_all(app, requests)
+    again = await post_all([app.url], requests)
     assert again == {r.key for r in requests}, "the restarted app acknowledges every request"
     return in_flight
 

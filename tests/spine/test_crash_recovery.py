@@ -13,14 +13,13 @@ import json
 import uuid
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from app.store import Store, open_store
 from tests.fakes.webhooks import load_fixture, webhook_headers
 from tests.figures import FigureRecorder
 from tests.harness import WEBHOOK_SECRET, base_env, wait_until
-from tests.processes import AppProcess
+from tests.processes import AppProcess, Request, post_all
 
 DELIVERIES = 500  # one process
 TWO_PROCESS_DELIVERIES = 1_000  # the issue: "two app processes on one PostgreSQL with 1,000 deliveries"
@@ -30,24 +29,16 @@ HANDLER_STEP = "handler:app.loop.installations.note_installation_change"
 async def post_deliveries(urls: list[str], deliveries: list[str], concurrency: int = 32) -> set[str]:
     """Post each delivery (round-robin over the URLs); return those acknowledged with 202."""
     payload = json.dumps(load_fixture("installation_repositories", "added")).encode()
-    acknowledged: set[str] = set()
-    limit = asyncio.Semaphore(concurrency)
-
-    async def post(session: aiohttp.ClientSession, index: int, delivery: str) -> None:
-        headers = webhook_headers("installation_repositories", payload, WEBHOOK_SECRET, delivery=delivery)
-        async with limit:
-            try:
-                url = urls[index % len(urls)] + "/github/webhook"
-                async with session.post(url, data=payload, headers=headers) as answer:
-                    if answer.status == 202:
-                        acknowledged.add(delivery)
-            except (TimeoutError, aiohttp.ClientError):
-                pass  # the process was killed: GitHub would show this delivery as failed
-
-    timeout = aiohttp.ClientTimeout(total=10)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
-        await asyncio.gather(*(post(session, i, d) for i, d in enumerate(deliveries)))
-    return acknowledged
+    requests = [
+        Request(
+            d,
+            "/github/webhook",
+            payload,
+            webhook_headers("installation_repositories", payload, WEBHOOK_SECRET, delivery=d),
+        )
+        for d in deliveries
+    ]
+    return await post_all(urls, requests, concurrency)
 
 
 async def kill_when_half_acknowledged(victim: AppProcess, database_url: str, total: int) -> None:
