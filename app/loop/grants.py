@@ -40,6 +40,7 @@ def waits_for_a_token(incident: Incident, installations: set[int]) -> bool:
     state = IncidentState.of(incident)
     return (
         incident.stage == Stage.NEEDS_HUMAN.value
+        and incident.issue_number is not None
         and incident.installation_id in installations
         and state.handoff.get("outcome") == NO_USER_TOKEN
     )
