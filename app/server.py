@@ -126,4 +126,4 @@ async def canary_gate(request: web.Request) -> web.Response:
 
 def _oauth(request: web.Request) -> OAuthEndpoints:
     services: Services = request.app[SERVICES]
-    return OAuthEndpoints(services.settings, services.store, services.github, services.user_tokens)
+    return OAuthEndpoints(services.settings, services.store, services.github, services.user_tokens, services)

@@ -70,6 +70,7 @@ OPERATIONS: list[tuple[str, str]] = [
     ("get", "/repos/{owner}/{repo}/pulls"),
     ("get", "/repos/{owner}/{repo}/commits/{ref}/check-runs"),
     ("get", "/user"),
+    ("get", "/user/installations"),
 ]
 
 # --- Patches: documented behaviour missing from the pinned description -------------------------

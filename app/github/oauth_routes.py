@@ -4,6 +4,12 @@ Start stores a random single-use ``state`` (10 minutes) and sends the browser to
 pops the state, trades the code for a token pair, asks ``GET /user`` who it belongs to, and stores the
 pair encrypted. Pages are small, escaped HTML; no token is ever put in a URL, a page or a log.
 
+The grant is linked to installations: the one named by ``/start?installation_id=`` or GitHub's
+post-install redirect; for a plain sign-in (no query), every installation of the App the user reaches
+(``GET /user/installations`` with the new token). Whether the user may write to a repository is checked
+at each hand-off, as for any grant. A ``user-grant`` job then resumes the hand-offs of those
+installations that wait in ``needs_human`` for a user token (``app.loop.grants``).
+
 The post-install redirect of ``request_oauth_on_install`` comes back with ``code``, ``installation_id``
 and ``setup_action`` but no state of ours. CSRF trade-off: without a state, a forged link could make a
 victim's browser complete a flow started by someone else. It is accepted only when ``setup_action`` is
@@ -25,6 +31,7 @@ from aiohttp import web
 
 from app.errors import ConfigError, FixloopError, TransientError
 from app.github.app import GitHubApp
+from app.github.http import GitHubClient
 from app.github.oauth import (
     CALLBACK_PATH,
     START_PATH,
@@ -36,12 +43,16 @@ from app.github.oauth import (
 from app.github.user_tokens import NO_KEY, UserTokens
 from app.settings import Settings
 from app.store import Store
+from app.web import JobSink
 
 log = logging.getLogger(__name__)
 
 STATE_TTL = 600.0
 STATE_BYTES = 32
 SETUP_ACTIONS = ("install", "update")
+GRANT_JOB = "user-grant"  # a user authorised Fixloop: app.loop.grants resumes what waited for a token
+PER_PAGE = 100
+MAX_REACHABLE = 1000
 NOT_CONFIGURED = "GitHub sign-in is not configured: GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET are not set."
 HEADERS = {
     "Cache-Control": "no-store",
@@ -61,8 +72,11 @@ def _page(status: int, title: str, text: str, link: str = "") -> web.Response:
 
 
 class OAuthEndpoints:
-    def __init__(self, settings: Settings, store: Store, github: GitHubApp, tokens: UserTokens) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, github: GitHubApp, tokens: UserTokens, sink: JobSink
+    ) -> None:
         self._settings = settings
+        self._sink = sink
         self._store = store
         self._github = github
         self._tokens = tokens
@@ -143,10 +157,18 @@ class OAuthEndpoints:
 
     async def _authorise(self, code: str, installation: int | None) -> str:
         grant = await self._tokens.exchange(code)
-        me = await self._github.client(grant.access_token).getitem("/user")
-        login = str(me["login"])
-        await self._tokens.save(int(me["id"]), login, grant, installation)
-        log.info("user %s authorised Fixloop (installation %s)", login, installation)
+        as_user = self._github.client(grant.access_token)
+        me = await as_user.getitem("/user")
+        login, user_id = str(me["login"]), int(me["id"])
+        # A plain sign-in names no installation: the grant serves every one the user can reach.
+        reached = [installation] if installation is not None else await reachable_installations(as_user)
+        await self._tokens.save(user_id, login, grant)
+        for installation_id in reached:
+            await self._tokens.link_installation(installation_id, user_id)
+        log.info("user %s authorised Fixloop (installations %s)", login, reached or "none reachable")
+        if reached:  # hand-offs that waited for a user token resume in a job, not in this request
+            payload = {"login": login, "user_id": user_id, "installations": reached}
+            await self._sink.submit(GRANT_JOB, f"grant:{user_id}:{secrets.token_hex(8)}", payload)
         return login
 
     async def _app_has_installation(self, installation_id: int) -> bool:
@@ -155,6 +177,21 @@ class OAuthEndpoints:
             if int(item["id"]) == installation_id:
                 return True
         return False
+
+
+async def reachable_installations(as_user: GitHubClient) -> list[int]:
+    """Ids of the App's installations the user's token reaches (``GET /user/installations``: GitHub lists
+    those where the user has explicit permission), at most MAX_REACHABLE of them."""
+    found: list[int] = []
+    url = f"/user/installations?per_page={PER_PAGE}"
+    async for item in as_user.getiter(url, iterable_key="installations"):
+        found.append(int(item["id"]))
+        if len(found) >= MAX_REACHABLE:
+            log.warning(
+                "the user reaches more than %d installations; only the first are linked", MAX_REACHABLE
+            )
+            break
+    return found
 
 
 def _installation_id(raw: str) -> int | None:

@@ -76,6 +76,8 @@ async def redeploy(inv: Invocation, command: Command) -> Outcome:
                 f"no image template: set `image` in {code_span(CONFIG_PATH)} or `{ANNOTATION_IMAGE}`."
             )
         inv.incident = await send_image(inv.services, inv.gh, inv.incident, config)
+        if Stage(inv.incident.stage) is not Stage.REDEPLOYING:  # send_image gave up; the issue says why
+            raise Refused("the image was not set: the status comment says why.")
         image = code_span(str(inv.state.fix.get("image", "")))
         return Outcome(True, f"set the image of {inv.rollout_ref} to {image}: the fix enters the canary.")
     await kube.retry(ns, name)

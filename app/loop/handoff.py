@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 NEEDS_HUMAN_LABEL = "needs-human"
 WRITE_ROLES = frozenset({"write", "maintain", "admin"})
+NO_USER_TOKEN = "no_user_token"  # noqa: S105 (the outcome of a hand-off that needs a user, not a secret)
 
 
 class HandoffRefused(PermanentError):
@@ -53,7 +54,9 @@ async def hand_off(
     *,
     view: RolloutView | None,
     agent: AgentName | None = None,
+    resumed_by: str = "",
 ) -> Incident:
+    """``resumed_by``: the login whose sign-in resumed a hand-off that waited for a user token."""
     agent = agent or resolve_agent(config, view.agent if view else None)
     state = IncidentState.of(incident)
     facts = task_facts(
@@ -63,7 +66,7 @@ async def hand_off(
         attempt=incident.attempt,
     )
     plan = plan_handoff(agent, facts, humans=config.assign_humans)
-    base_branch = (view.base_branch if view else "") or ""
+    base_branch = (view.base_branch if view else "") or state.base_branch
     incident, resume_from = await _note_request(services, incident, state)
     try:
         await _execute(services, gh, incident, plan, base_branch, resume_from=resume_from)
@@ -71,9 +74,13 @@ async def hand_off(
         return await _refused(services, gh, incident, config, agent=agent, exc=exc)
     services.metrics.handoffs.labels(agent.value, "ok").inc()
     state.handoff = {"agent": agent.value, "outcome": "ok", "at": time.time()}
+    cause = f"handed to {agent.value}"
+    if resumed_by:
+        state.handoff["resumed_by"] = resumed_by
+        cause += f" after {resumed_by} signed in"
     await services.store.add_audit(incident.id, "handoff", state.handoff)
     target = Stage.ISSUE_OPEN if agent is AgentName.NONE else Stage.AGENT_WORKING
-    incident = await move(services, incident, target, f"handed to {agent.value}", state)
+    incident = await move(services, incident, target, cause, state)
     return await refresh_status(services, gh, incident, config)
 
 
@@ -129,10 +136,10 @@ async def _execute(
         log.info("incident %s: resuming its hand-off; GitHub already shows %s", incident.id, done)
     client = gh
     if plan.user_token:
-        token = await _writer_token(services, gh, incident)
+        token = await writer_token(services, gh, incident)
         if token is None:
             raise HandoffRefused(
-                "no_user_token",
+                NO_USER_TOKEN,
                 f"{plan.agent.value} only accepts work from a user: no user with write access has "
                 "authorised Fixloop yet. One (with a Copilot seat, for Copilot) signs in once with GitHub.",
             )
@@ -148,7 +155,7 @@ async def _execute(
         raise HandoffRefused(f"http_{exc.status_code.value}", f"GitHub refused the hand-off: {exc}") from exc
 
 
-async def _writer_token(services: Services, gh: GitHubClient, incident: Incident) -> str | None:
+async def writer_token(services: Services, gh: GitHubClient, incident: Incident) -> str | None:
     """The token of a user who authorised Fixloop for this installation AND may write to the repository.
 
     Anyone can authorise Fixloop; only a writer's token may start an agent here, so a stranger who

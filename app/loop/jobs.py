@@ -9,6 +9,7 @@ from gidgethub.routing import Router
 from app.github.webhook import JOB_KIND as GITHUB_JOB
 from app.loop import commands, installations, pulls
 from app.loop.dispatch import dispatch_github_job
+from app.loop.grants import GRANT_JOB, on_grant
 from app.loop.notifications import handle_notification_job
 from app.loop.timeouts import SWEEP_JOB, sweep
 from app.rollouts.notify import JOB_KIND as ROLLOUT_JOB
@@ -31,4 +32,7 @@ def job_handlers(services: Services) -> dict[str, Handler]:
     async def stage_timeouts(job: Job, ctx: JobContext) -> None:
         await sweep(services, job, ctx)
 
-    return {GITHUB_JOB: github, ROLLOUT_JOB: rollout, SWEEP_JOB: stage_timeouts}
+    async def user_grant(job: Job, ctx: JobContext) -> None:
+        await on_grant(services, job, ctx)
+
+    return {GITHUB_JOB: github, ROLLOUT_JOB: rollout, SWEEP_JOB: stage_timeouts, GRANT_JOB: user_grant}

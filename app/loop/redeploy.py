@@ -3,6 +3,9 @@
 ``image``: once the image for the merge SHA exists (a successful workflow_run/check_suite on it), set the
 Rollout's container image from the template, as ``kubectl argo rollouts set image`` does. ``gitops``:
 change nothing; the Rollout's revision moves when the GitOps tool deploys an image built from the SHA.
+The image is set with a resourceVersion-guarded patch: a 409 is re-read, re-checked and re-applied a few
+times (``KubeClient.set_image``); when the Rollout moved on meanwhile, or the conflicts go on, the
+incident goes to ``needs_human`` with the reason on the issue.
 ``retry``: clear the abort, for config-only fixes. In every mode the Rollout is annotated with the
 incident, the PR and the SHA.
 """
@@ -19,6 +22,7 @@ from app.loop.incidents import IncidentState, move, save
 from app.loop.repo_config import RedeployMode, RepoConfig
 from app.loop.stages import Stage
 from app.loop.status import refresh_status
+from app.rollouts.kube_errors import KubeConflict, RolloutMoved
 from app.rollouts.model import ANNOTATION_FIX_PR, ANNOTATION_FIX_SHA, ANNOTATION_INCIDENT, parse_rollout
 from app.store import Incident
 
@@ -77,7 +81,11 @@ async def send_image(
         )
     image = template.replace("{sha}", sha)
     container = _container_for(view.containers, image)
-    await services.kube.set_image(incident.namespace, incident.rollout, container, image)
+    try:
+        await services.kube.set_image(incident.namespace, incident.rollout, container, image)
+    except (RolloutMoved, KubeConflict) as exc:  # set_image re-read and re-tried the 409s already
+        why = f"the image {image} could not be set on the Rollout: {exc}"
+        return await _stuck(services, gh, incident, config, why)
     state.fix.update({"image": image, "container": container})
     incident = await save(services, incident, state)
     return await _redeploying(services, gh, incident, config, f"image {image} set on {container}")

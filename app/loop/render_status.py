@@ -53,6 +53,8 @@ class StatusView:
     deployment: DeploymentView | None = None
     problem: str = ""  # why the loop stopped, e.g. a failed hand-off (shown neutralised)
     oauth_url: str = ""  # set only when a user token is missing: where a user authorises Fixloop
+    resumed_by: str = ""  # the user whose sign-in resumed a hand-off that waited for a token
+    agent: str = ""  # the agent of the latest hand-off
     visited: frozenset[Stage] = field(default_factory=frozenset)
 
 
@@ -161,6 +163,11 @@ def render_status_comment(view: StatusView) -> str:
     ]
     if view.problem:
         parts.append(f"**Problem:** {safe_inline(view.problem, 1000)}")
+    if view.resumed_by:
+        parts.append(
+            f"**Hand-off resumed:** {code_span(view.resumed_by, 60)} signed in with GitHub, so Fixloop "
+            f"handed the issue to {code_span(view.agent or 'the agent', 60)} with their authorisation."
+        )
     parts += [
         "#### Pull requests\n" + _prs(view.prs),
         "#### Deployment\n" + _deployment(view.deployment),

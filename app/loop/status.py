@@ -64,6 +64,8 @@ async def status_view(
         deployment=deployment,
         problem=problem or str(state.handoff.get("problem", "")),
         oauth_url=start_url(services.settings) if needs_token else "",
+        resumed_by=str(state.handoff.get("resumed_by", "")),
+        agent=str(state.handoff.get("agent", "")),
     )
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from app.errors import PermanentError
@@ -79,3 +81,55 @@ def set_image_patch(rollout: Mapping[str, Any], container: str, image: str) -> P
         raise PermanentError(f'set image: rollout "{name}" has no container named "{container}"')
     version = (rollout.get("metadata") or {}).get("resourceVersion", "")
     return {"metadata": {"resourceVersion": version}, "spec": {"template": {"spec": changed}}}
+
+
+@dataclass(frozen=True)
+class ImageBase:
+    """What a ``set image`` was decided on: the Rollout's revision and the container's image then."""
+
+    revision: str  # status.currentPodHash: the pod template's hash, moved only by a template change
+    image: str | None  # the container's image; None when there is no such container
+
+    @classmethod
+    def of(cls, rollout: Mapping[str, Any], container: str) -> ImageBase:
+        return cls(
+            str((rollout.get("status") or {}).get("currentPodHash") or ""), image_of(rollout, container)
+        )
+
+
+class ImageCheck(StrEnum):
+    APPLY = "apply"  # still on the revision and image decided on: (re-)apply the change
+    APPLIED = "applied"  # the container already runs the new image: nothing to do
+    MOVED = "moved"  # someone else changed the template or the revision: ours no longer applies
+
+
+def image_of(rollout: Mapping[str, Any], container: str) -> str | None:
+    pod_spec = ((rollout.get("spec") or {}).get("template") or {}).get("spec") or {}
+    for key in ("containers", "initContainers"):
+        for item in pod_spec.get(key) or []:
+            if item.get("name") == container:
+                return str(item.get("image") or "")
+    return None
+
+
+def check_image_change(
+    rollout: Mapping[str, Any], container: str, image: str, base: ImageBase
+) -> tuple[ImageCheck, str]:
+    """Whether the change decided on ``base`` still holds for ``rollout`` as read now, and why not.
+
+    After a 409 the re-read Rollout is usually the same but for its status and resourceVersion (the
+    controller writes both all the time): then the change is applied again. Another writer's template
+    change (a new image, another revision) is theirs to keep: Fixloop does not overwrite it.
+    """
+    current = image_of(rollout, container)
+    if current == image:
+        return ImageCheck.APPLIED, ""
+    if current != base.image:
+        return ImageCheck.MOVED, f"the image of {container} changed to {current or 'nothing'} meanwhile"
+    revision = str((rollout.get("status") or {}).get("currentPodHash") or "")
+    if revision != base.revision:
+        return (
+            ImageCheck.MOVED,
+            f"the Rollout moved from revision {base.revision or '-'} to {revision or '-'}",
+        )
+    return ImageCheck.APPLY, ""

@@ -8,6 +8,9 @@ Reads return the API's JSON as dicts. Patches are RFC 7386 merge patches sent as
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import random
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -19,6 +22,7 @@ from app.rollouts.kube_errors import (
     KubeInvalid,
     KubeNotFound,
     KubeUnavailable,
+    RolloutMoved,
 )
 from app.rollouts.kube_transport import KubeTransport, rfc3339
 
@@ -29,9 +33,13 @@ __all__ = [
     "KubeInvalid",
     "KubeNotFound",
     "KubeUnavailable",
+    "RolloutMoved",
 ]
 
+log = logging.getLogger(__name__)
+
 GROUP, VERSION = "argoproj.io", "v1alpha1"
+CONFLICT_ATTEMPTS = 4  # a guarded patch answered 409: re-read, re-check and re-apply up to this often
 MERGE_PATCH = "application/merge-patch+json"
 
 
@@ -170,12 +178,31 @@ class KubeClient(KubeTransport):
         return await self.patch_rollout(ns, name, actions.restart_patch(at))
 
     async def set_image(self, ns: str, name: str, container: str, image: str) -> dict[str, Any]:
-        """Read, change the image, patch guarded by resourceVersion; re-read on conflict (5 tries)."""
-        for attempt in range(5):
-            rollout = await self.get_rollout(ns, name)
+        """``kubectl argo rollouts set image``: read, patch guarded by resourceVersion.
+
+        The controller writes the Rollout all the time, so a 409 is common: the Rollout is read again and
+        the change re-applied while it still holds (same revision, same image as first read), at most
+        CONFLICT_ATTEMPTS times with a short backoff. Already carrying the image is success. Raises
+        ``RolloutMoved`` when another writer changed the template or revision, ``KubeConflict`` when
+        every attempt lost the race.
+        """
+        rollout = await self.get_rollout(ns, name)
+        base = actions.ImageBase.of(rollout, container)
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            verdict, why = actions.check_image_change(rollout, container, image, base)
+            if verdict is actions.ImageCheck.APPLIED:
+                return rollout
+            if verdict is actions.ImageCheck.MOVED:
+                raise RolloutMoved(f"set image on rollouts {ns}/{name}: {why}; Fixloop did not overwrite it")
             try:
                 return await self.patch_rollout(ns, name, actions.set_image_patch(rollout, container, image))
-            except KubeConflict:
-                if attempt == 4:
-                    raise
+            except KubeConflict as exc:
+                if attempt == CONFLICT_ATTEMPTS:
+                    raise KubeConflict(f"{exc} (still modified after {attempt} attempts)") from exc
+                log.info(
+                    "set image on rollouts %s/%s: 409 conflict, attempt %d; re-reading", ns, name, attempt
+                )
+            ceiling = self._backoff * 2 ** (attempt - 1)
+            await asyncio.sleep(random.uniform(ceiling / 2, ceiling))
+            rollout = await self.get_rollout(ns, name)
         raise AssertionError("unreachable")

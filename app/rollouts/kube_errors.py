@@ -23,6 +23,10 @@ class KubeConflict(TransientError):
     """409: the object changed under us; re-read and try again."""
 
 
+class RolloutMoved(PermanentError):
+    """A guarded change no longer applies: another writer changed what it was decided on."""
+
+
 class KubeUnavailable(TransientError):
     """5xx, 429, timeout or connection failure, after the retries."""
 

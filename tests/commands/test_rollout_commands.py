@@ -10,6 +10,7 @@ import pytest
 
 from app.loop.stages import Stage
 from tests.commands.helpers import CANARY, NAMESPACE, ROLLOUT, Seeded, demo_state, seed
+from tests.fakes.kube_objects import new_revision
 from tests.harness import AppHarness
 
 MERGE = "application/merge-patch+json"
@@ -151,6 +152,21 @@ async def test_redeploy_sets_the_fix_image(app_harness: AppHarness) -> None:
     assert incident.stage == Stage.REDEPLOYING.value
     assert f"set the image of `demo/rollouts-demo` to `{image}`" in s.replies()[-1].body
     assert s.reactions(comment) == ["eyes", "+1"]
+
+
+async def test_redeploy_over_another_writers_change_is_refused_with_the_reason(
+    app_harness: AppHarness,
+) -> None:
+    state = demo_state(fix={"pr": 12, "sha": FIX_SHA, "mode": "image"})
+    s = await seed(app_harness, stage=Stage.NEEDS_HUMAN, state=state)
+    theirs = "ghcr.io/acme/rollouts-demo:by-hand"
+    s.kube.race("Rollout", "demo", "rollouts-demo", new_revision("rollouts-demo", theirs, "4d4d4d4d4d"))
+    comment, payload = s.comment("/fixloop redeploy")
+    await s.post(payload)
+    assert rollout(s)["spec"]["template"]["spec"]["containers"][0]["image"] == theirs
+    assert (await s.current()).stage == Stage.NEEDS_HUMAN.value
+    assert "the image was not set" in s.replies()[-1].body
+    assert s.reactions(comment) == ["eyes", "-1"]
 
 
 async def test_redeploy_of_a_fix_already_in_the_rollout_retries_it(app_harness: AppHarness) -> None:

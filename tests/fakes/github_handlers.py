@@ -9,7 +9,7 @@ from tests.fakes import github_issues as _issues  # noqa: F401 - registers the i
 from tests.fakes.github_auth import GitHubError
 from tests.fakes.github_routing import Ctx, Reply, not_found, paginate, route, validation_failed
 from tests.fakes.github_shapes import iso
-from tests.fakes.github_state import Deployment, DeploymentStatus, Issue, now
+from tests.fakes.github_state import Deployment, DeploymentStatus, Issue, Repo, now
 
 REPO = "/repos/{owner}/{repo}"
 SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -251,3 +251,24 @@ async def list_deployment_statuses(ctx: Ctx) -> Reply:
 async def get_user(ctx: Ctx) -> Reply:
     assert ctx.caller.user is not None
     return Reply(200, ctx.fake.shapes.private_user(ctx.caller.user))
+
+
+@route("get", "/user/installations", auth="user")
+async def list_user_installations(ctx: Ctx) -> Reply:
+    """The App's installations the user has explicit permission on: the account is theirs, or they own
+    or collaborate on one of its repositories (GitHub counts organisation membership too; the fake
+    has none). Paginated as GitHub does it: ``{total_count, installations}`` with a Link header."""
+    assert ctx.caller.user is not None
+    login = ctx.caller.user.login
+    reachable = [
+        ctx.fake.shapes.installation(inst)
+        for inst in ctx.fake.installations.values()
+        if inst.account.login == login
+        or any(_explicit(ctx.fake.repos[name], login) for name in sorted(inst.repos))
+    ]
+    page = paginate(ctx, reachable)
+    return Reply(200, {"total_count": len(reachable), "installations": page.body}, page.headers)
+
+
+def _explicit(repo: Repo, login: str) -> bool:
+    return login in (repo.owner.login, *repo.collaborators)

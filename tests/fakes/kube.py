@@ -8,7 +8,9 @@ server URL and a bearer token; any other token gets 401. Errors are ``kind: Stat
 
 Faults: ``fake.down = True`` (503 for everything), ``await fake.unplug()`` / ``replug()`` (connection
 refused), ``fake.forbid("pods/log")`` (403 for a resource, ``resource/subresource`` or path glob),
-``fake.delay = 2.0`` (seconds before each answer). ``fake.requests`` / ``fake.patches`` record calls.
+``fake.delay = 2.0`` (seconds before each answer), ``fake.race("Rollout", ns, name, write, ...)``
+(the next guarded patches meet a concurrent write and get 409 Conflict, see ``kube_objects`` for
+writes). ``fake.requests`` / ``fake.patches`` record calls.
 Tests get a started instance from the ``fake_kube`` fixture (see ``tests/rollouts/conftest.py``).
 """
 
@@ -31,7 +33,7 @@ from aiohttp import web
 
 from tests.fakes.kube_logs import Logs
 from tests.fakes.kube_objects import kube_event
-from tests.fakes.kube_store import BY_KIND, RESOURCES, ApiError, Resource, Store
+from tests.fakes.kube_store import BY_KIND, RESOURCES, ApiError, Resource, Store, Write
 
 __all__ = ["FakeKube", "fake_kube", "kube_event"]
 
@@ -186,6 +188,11 @@ class FakeKube:
 
     def allow_all(self) -> None:
         self._forbidden.clear()
+
+    def race(self, kind: str, namespace: str, name: str, *writes: Write) -> None:
+        """Each of the next ``len(writes)`` resourceVersion-guarded PATCHes of the object finds that
+        another client wrote it in between (``write``, e.g. the controller's status update): 409."""
+        self.store.race(BY_KIND[kind], namespace, name, list(writes))
 
     # -- HTTP -----------------------------------------------------------------------------------------
     @web.middleware

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 from tests.fakes.kube_store import now_rfc3339
@@ -42,3 +43,31 @@ def kube_event(
         "lastTimestamp": when,
         "source": {"component": "fake"},
     }
+
+
+# --- other writers of a Rollout, for ``FakeKube.race`` --------------------------------------------
+
+
+def controller_status_write(rollout: dict[str, Any]) -> None:
+    """What the Argo Rollouts controller does on every reconcile: rewrites the status (here a
+    condition's heartbeat), which moves the resourceVersion and nothing in the spec."""
+    status = rollout.setdefault("status", {})
+    now = now_rfc3339()
+    heartbeat = {"lastTransitionTime": now, "message": "reconciled", "reason": "Reconciled"}
+    heartbeat |= {"status": "True", "type": "Progressing"}
+    status["conditions"] = [{**c, "lastUpdateTime": now} for c in status.get("conditions") or []] or [
+        {**heartbeat, "lastUpdateTime": now}
+    ]
+    status["observedGeneration"] = str(rollout["metadata"].get("generation", 1))
+
+
+def new_revision(container: str, image: str, pod_hash: str) -> Callable[[dict[str, Any]], None]:
+    """Another deploy (a GitOps sync, a person's ``set image``): the container's image and the revision."""
+
+    def write(rollout: dict[str, Any]) -> None:
+        for item in rollout["spec"]["template"]["spec"]["containers"]:
+            if item["name"] == container:
+                item["image"] = image
+        rollout.setdefault("status", {})["currentPodHash"] = pod_hash
+
+    return write

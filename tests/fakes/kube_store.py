@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,10 +93,38 @@ def now_rfc3339() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+Write = Callable[[dict[str, Any]], None]  # changes a stored object in place, as another client would
+
+
 class Store:
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._versions = itertools.count(1000)
+        self._races: dict[tuple[str, str, str], list[Write]] = {}
+
+    def race(self, res: Resource, namespace: str, name: str, writes: list[Write]) -> None:
+        """The next ``len(writes)`` resourceVersion-guarded patches of the object lose a race: just before
+        each one is applied, another writer (the Argo controller updating the status, a GitOps sync)
+        stores its own change, which moves the resourceVersion, and the patch gets 409 Conflict."""
+        self._races.setdefault((res.plural, namespace, name), []).extend(writes)
+
+    def write(self, res: Resource, namespace: str, name: str, change: Write) -> dict[str, Any]:
+        """Another client's update: ``change`` applied to the stored object, validated, version moved."""
+        current = self.get(res, namespace, name)
+        updated = copy.deepcopy(current)
+        change(updated)
+        if updated.get("spec") != current.get("spec"):
+            updated["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
+        self._validate(res, updated)
+        updated["metadata"]["resourceVersion"] = self._next_version()
+        self.objects[(res.plural, namespace, name)] = updated
+        return copy.deepcopy(updated)
+
+    def _lose_race(self, res: Resource, namespace: str, name: str) -> dict[str, Any] | None:
+        queued = self._races.get((res.plural, namespace, name))
+        if not queued:
+            return None
+        return self.write(res, namespace, name, queued.pop(0))
 
     def _next_version(self) -> str:
         return str(next(self._versions))
@@ -150,6 +179,8 @@ class Store:
             reason = {400: "BadRequest", 415: "UnsupportedMediaType"}.get(exc.status, "Invalid")
             raise ApiError(exc.status, reason, str(exc)) from None
         wanted = (patched.get("metadata") or {}).get("resourceVersion")
+        if _sends_version(raw):  # the other writer got in between this client's read and its patch
+            current = self._lose_race(res, namespace, name) or current
         if wanted and wanted != current["metadata"]["resourceVersion"]:
             group = f".{res.group}" if res.group else ""
             raise ApiError(
@@ -157,6 +188,7 @@ class Store:
                 "Conflict",
                 f'Operation cannot be fulfilled on {res.plural}{group} "{name}": the object has been '
                 "modified; please apply your changes to the latest version and try again",
+                {"name": name, "group": res.group, "kind": res.plural},
             )
         updated = _scope(res, subresource, current, patched)
         if updated == current:
@@ -178,6 +210,15 @@ class Store:
             causes = [{"field": path, "message": message} for path, message in exc.causes]
             details = {"name": exc.name, "group": res.group, "kind": res.kind, "causes": causes}
             raise ApiError(422, "Invalid", str(exc), details) from None
+
+
+def _sends_version(raw: bytes) -> bool:
+    """Whether a merge patch carries ``metadata.resourceVersion`` (the optimistic-concurrency guard)."""
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError:
+        return False
+    return isinstance(body, dict) and "resourceVersion" in (body.get("metadata") or {})
 
 
 def _scope(

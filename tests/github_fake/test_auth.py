@@ -110,6 +110,33 @@ async def test_user_endpoint_needs_a_user_token(
     assert (as_app.status, as_app.body["message"]) == (403, "Resource not accessible by integration")
 
 
+async def test_user_installations_lists_what_the_user_reaches_with_a_user_token_only(
+    fake_github: FakeGitHub, inst: Installation, http: aiohttp.ClientSession
+) -> None:
+    other = fake_github.add_installation("globex", ["shop"])
+    fake_github.add_installation("initech", ["tps"])
+    fake_github.add_collaborator("globex/shop", "alice", "read")
+    alice = fake_github.user_token("alice")
+    first = await call(http, fake_github, "GET", "/user/installations?per_page=1", token=alice)
+    assert first.status == 200 and first.body["total_count"] == 2
+    assert [i["id"] for i in first.body["installations"]] == [inst.id]
+    assert 'rel="next"' in first.headers["Link"]
+    second = await call(http, fake_github, "GET", "/user/installations?per_page=1&page=2", token=alice)
+    assert [i["id"] for i in second.body["installations"]] == [other.id]
+    assert "next" not in second.headers.get("Link", "")
+    stranger = await call(
+        http, fake_github, "GET", "/user/installations", token=fake_github.user_token("eve")
+    )
+    assert stranger.body == {"total_count": 0, "installations": []}
+    as_inst = await call(
+        http, fake_github, "GET", "/user/installations", token=fake_github.installation_token(inst.id)
+    )
+    assert (as_inst.status, as_inst.body["message"]) == (403, "Resource not accessible by integration")
+    jwt = await call(http, fake_github, "GET", "/user/installations", token=keys.app_jwt())
+    assert jwt.status == 401
+    assert not fake_github.violations
+
+
 async def test_oauth_web_flow_code_exchange_and_refresh(
     fake_github: FakeGitHub, http: aiohttp.ClientSession
 ) -> None:

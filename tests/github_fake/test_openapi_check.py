@@ -40,6 +40,7 @@ BRIEF_OPERATIONS = {
     ("GET", "/repos/{owner}/{repo}/pulls"),
     ("GET", "/repos/{owner}/{repo}/commits/{ref}/check-runs"),
     ("GET", "/user"),
+    ("GET", "/user/installations"),
 }
 
 

@@ -309,6 +309,10 @@ async def test_every_operation_answers_in_githubs_shape(
     _ = [d async for d in gh.getiter(f"/repos/{REPO}/deployments?sha={deployment['sha']}", oauth_token=token)]
     _ = [i async for i in gh.getiter(f"/repos/{REPO}/issues?state=all&sort=created", oauth_token=alice)]
     await gh.getitem("/user", oauth_token=alice)
+    reached = [
+        i async for i in gh.getiter("/user/installations", oauth_token=alice, iterable_key="installations")
+    ]
+    assert [i["id"] for i in reached] == [inst.id]
     answered = {(r.method.lower(), r.template) for r in fake_github.requests if 200 <= r.status < 300}
     assert answered == set(ROUTES)
     assert fake_github.violations == []

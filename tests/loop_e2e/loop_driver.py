@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
 
 from app.github.user_tokens import Grant
 from tests.fakes.github_state import Issue
@@ -39,6 +42,22 @@ class Loop:
         if authorised:
             grant = Grant(self.github.user_token("alice"), "", None, None)
             await self.app.services.user_tokens.save(alice.id, "alice", grant, self.installation_id)
+
+    async def sign_in(self, login: str) -> str:
+        """A person follows the README: opens /github/oauth/start (no query), approves on GitHub, and
+        the browser comes back to the callback. Returns the page's text; the jobs it made are drained."""
+        self.github.approve_oauth(login)
+        start = await self.app.client.get("/github/oauth/start", allow_redirects=False)
+        assert start.status == 302, await start.text()
+        location = start.headers["Location"]
+        async with aiohttp.ClientSession() as browser, browser.get(location, allow_redirects=False) as github:
+            assert github.status == 302, await github.text()
+            back = urlsplit(github.headers["Location"])
+        page = await self.app.client.get(f"{back.path}?{back.query}")
+        text = await page.text()
+        assert page.status == 200, text
+        await self.app.drain()
+        return text
 
     async def fail(self, event: str = "rollout-aborted") -> None:
         answer = await self.app.notify(

@@ -75,6 +75,33 @@ async def test_full_flow_stores_an_encrypted_token_that_works(
     assert await oauth_app.services.user_tokens.token_for_installation(inst.id) == token
 
 
+async def test_a_plain_sign_in_serves_every_installation_the_user_reaches(oauth_app: OAuthApp) -> None:
+    acme = oauth_app.github.add_installation("acme", ["web"])
+    globex = oauth_app.github.add_installation("globex", ["shop"])
+    initech = oauth_app.github.add_installation("initech", ["tps"])
+    oauth_app.github.add_collaborator("acme/web", "alice", "write")
+    oauth_app.github.add_collaborator("globex/shop", "alice", "read")
+    page = await oauth_app.authorise("alice")  # /github/oauth/start with no query, as the README says
+    assert page.status == 200
+    tokens = oauth_app.services.user_tokens
+    token = await tokens.token_for("alice")
+    assert token is not None
+    assert await tokens.token_for_installation(acme.id) == token
+    assert await tokens.token_for_installation(globex.id) == token
+    assert await tokens.token_for_installation(initech.id) is None, "alice cannot reach initech"
+    jobs = [j for j in await oauth_app.services.store.list_jobs() if j.kind == "user-grant"]
+    assert len(jobs) == 1 and sorted(jobs[0].payload["installations"]) == sorted([acme.id, globex.id])
+    assert token not in str(jobs[0].payload)
+
+
+async def test_listing_the_installations_failing_is_a_page_that_says_try_again(oauth_app: OAuthApp) -> None:
+    oauth_app.github.fail_next("GET", "/user/installations", 401, body={"message": "Bad credentials"})
+    page = await oauth_app.authorise("alice")
+    assert page.status == 502 and "Please try again" in await page.text()
+    assert f'href="{START}"' in await page.text()
+    assert await oauth_app.services.store.get_user_token_by_login("alice") is None, "nothing half-stored"
+
+
 async def test_a_state_is_single_use(oauth_app: OAuthApp) -> None:
     oauth_app.github.add_user("alice")
     state = state_of(await oauth_app.start())

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from tests.fakes.kube import FakeKube, kube_event
+from tests.fakes.kube_objects import controller_status_write
 
 ROLLOUT = "/apis/argoproj.io/v1alpha1/namespaces/demo/rollouts/rollouts-demo"
 
@@ -113,6 +114,30 @@ async def test_a_stale_resource_version_is_409(http: aiohttp.ClientSession) -> N
     body = {"metadata": {"resourceVersion": "1"}, "spec": {"paused": True}}
     status, body = await patch(http, body, "application/merge-patch+json")
     assert status == 409 and body["reason"] == "Conflict"
+
+
+async def test_a_race_lets_a_concurrent_write_in_and_the_guarded_patch_gets_409(
+    http: aiohttp.ClientSession, demo: FakeKube
+) -> None:
+    read = demo.get("Rollout", "demo", "rollouts-demo")
+    demo.race("Rollout", "demo", "rollouts-demo", controller_status_write)
+    unguarded = {"metadata": {"annotations": {"fixloop.dev/incident": "7"}}}
+    assert (await patch(http, unguarded, "application/merge-patch+json"))[0] == 200, "no version, no race"
+    version = demo.get("Rollout", "demo", "rollouts-demo")["metadata"]["resourceVersion"]
+    guarded = {"metadata": {"resourceVersion": version}, "spec": {"paused": True}}
+    status, body = await patch(http, guarded, "application/merge-patch+json")
+    assert (status, body["kind"], body["reason"], body["code"]) == (409, "Status", "Conflict", 409)
+    assert body["message"] == (
+        'Operation cannot be fulfilled on rollouts.argoproj.io "rollouts-demo": the object has been '
+        "modified; please apply your changes to the latest version and try again"
+    )
+    assert body["details"] == {"name": "rollouts-demo", "group": "argoproj.io", "kind": "rollouts"}
+    stored = demo.get("Rollout", "demo", "rollouts-demo")
+    assert stored["metadata"]["resourceVersion"] != version, "the other writer's update moved the version"
+    assert stored["status"] != read["status"] and "observedGeneration" in stored["status"]
+    assert not stored["spec"].get("paused"), "the 409'd patch changed nothing"
+    guarded["metadata"]["resourceVersion"] = stored["metadata"]["resourceVersion"]
+    assert (await patch(http, guarded, "application/merge-patch+json"))[0] == 200, "one race, then through"
 
 
 def test_adding_a_bad_rollout_is_rejected(fake_kube: FakeKube) -> None:

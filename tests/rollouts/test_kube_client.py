@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from app.errors import ConfigError, PermanentError, TransientError
 from app.metrics import Metrics
 from app.rollouts.kube import (
+    CONFLICT_ATTEMPTS,
     KubeClient,
     KubeConflict,
     KubeForbidden,
     KubeInvalid,
     KubeNotFound,
     KubeUnavailable,
+    RolloutMoved,
 )
 from tests.fakes.kube import FakeKube
+from tests.fakes.kube_objects import controller_status_write, new_revision
 
 NS, NAME = "demo", "rollouts-demo"
 MERGE = "application/merge-patch+json"
@@ -101,6 +105,61 @@ async def test_restart_and_set_image(demo: FakeKube, kube: KubeClient) -> None:
     assert rollout["metadata"]["generation"] == 4
     with pytest.raises(PermanentError, match="no container named"):
         await kube.set_image(NS, NAME, "nope", "x:1")
+
+
+IMAGE = "ghcr.io/acme/rollouts-demo:abc123"
+
+
+def image_in(fake: FakeKube) -> str:
+    return str(fake.get("Rollout", NS, NAME)["spec"]["template"]["spec"]["containers"][0]["image"])
+
+
+async def test_set_image_rereads_and_reapplies_after_a_409(
+    demo: FakeKube, kube: KubeClient, metrics: Metrics
+) -> None:
+    demo.race("Rollout", NS, NAME, controller_status_write, controller_status_write)
+    rollout = await kube.set_image(NS, NAME, "rollouts-demo", IMAGE)
+    assert rollout["spec"]["template"]["spec"]["containers"][0]["image"] == IMAGE == image_in(demo)
+    assert [p.status for p in demo.patches] == [409, 409, 200]
+    versions = [p.body["metadata"]["resourceVersion"] for p in demo.patches]
+    assert len(set(versions)) == 3, "each attempt carries the version it re-read"
+    assert calls(metrics, "patch_rollout", "conflict") == 2 and calls(metrics, "get_rollout", "ok") == 3
+
+
+async def test_set_image_does_not_overwrite_another_writers_revision(
+    demo: FakeKube, kube: KubeClient
+) -> None:
+    other = "ghcr.io/acme/rollouts-demo:someone-else"
+    demo.race("Rollout", NS, NAME, new_revision("rollouts-demo", other, "9c9c9c9c9c"))
+    with pytest.raises(RolloutMoved, match=r"changed to ghcr\.io/acme/rollouts-demo:someone-else") as moved:
+        await kube.set_image(NS, NAME, "rollouts-demo", IMAGE)
+    assert isinstance(moved.value, PermanentError)
+    assert image_in(demo) == other and [p.status for p in demo.patches] == [409]
+
+
+async def test_set_image_stops_when_the_revision_moved(demo: FakeKube, kube: KubeClient) -> None:
+    def rolled_back(rollout: dict[str, Any]) -> None:
+        rollout["status"]["currentPodHash"] = rollout["status"]["stableRS"]
+
+    demo.race("Rollout", NS, NAME, rolled_back)
+    with pytest.raises(RolloutMoved, match="moved from revision 7b6cd8d9f4 to 687d76d795"):
+        await kube.set_image(NS, NAME, "rollouts-demo", IMAGE)
+
+
+async def test_set_image_gives_up_after_bounded_conflicts(demo: FakeKube, kube: KubeClient) -> None:
+    demo.race("Rollout", NS, NAME, *[controller_status_write] * (CONFLICT_ATTEMPTS + 1))
+    with pytest.raises(KubeConflict, match=f"still modified after {CONFLICT_ATTEMPTS} attempts"):
+        await kube.set_image(NS, NAME, "rollouts-demo", IMAGE)
+    assert [p.status for p in demo.patches] == [409] * CONFLICT_ATTEMPTS
+    assert image_in(demo) != IMAGE
+
+
+async def test_set_image_already_applied_sends_no_patch(demo: FakeKube, kube: KubeClient) -> None:
+    await kube.set_image(NS, NAME, "rollouts-demo", IMAGE)
+    demo.patches.clear()
+    rollout = await kube.set_image(NS, NAME, "rollouts-demo", IMAGE)
+    assert image_in(demo) == IMAGE == rollout["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert demo.patches == []
 
 
 async def test_error_mapping(demo: FakeKube, kube: KubeClient, metrics: Metrics) -> None:
