@@ -113,12 +113,7 @@ class Store:
         current = self.get(res, namespace, name)
         updated = copy.deepcopy(current)
         change(updated)
-        if updated.get("spec") != current.get("spec"):
-            updated["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
-        self._validate(res, updated)
-        updated["metadata"]["resourceVersion"] = self._next_version()
-        self.objects[(res.plural, namespace, name)] = updated
-        return copy.deepcopy(updated)
+        return self._store_update(res, namespace, name, current, updated)
 
     def _lose_race(self, res: Resource, namespace: str, name: str) -> dict[str, Any] | None:
         queued = self._races.get((res.plural, namespace, name))
@@ -193,6 +188,12 @@ class Store:
         updated = _scope(res, subresource, current, patched)
         if updated == current:
             return current
+        return self._store_update(res, namespace, name, current, updated)
+
+    def _store_update(
+        self, res: Resource, namespace: str, name: str, current: dict[str, Any], updated: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Store a changed object as the apiserver does: generation moves with the spec, version always."""
         if updated.get("spec") != current.get("spec"):
             updated["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
         self._validate(res, updated)
