@@ -93,7 +93,7 @@ def _crash(pod: PodEvidence, container: ContainerState) -> Crash | None:
 
 
 def describe_metric(metric: MetricResult) -> str:
-    values = ", ".join(metric.values[-5:]) or "no value"
+    values = ", ".join(value for value in metric.values[-5:] if value) or "no value"
     condition = metric.success_condition and f" vs success condition `{metric.success_condition}`"
     if metric.failure_condition:
         condition += f" / failure condition `{metric.failure_condition}`"
@@ -112,10 +112,10 @@ def _pod_signals(evidence: Evidence, signals: Signals) -> None:
         if pod.side is not Side.CANARY:
             continue
         if pod.reason in INFRA_REASONS:
-            signals.infra.append(f"pod {pod.name}: {pod.reason}")
+            signals.infra.append(f"{pod.reason}: pod {pod.name}")
         for container in pod.containers:
-            if container.reason in INFRA_REASONS:
-                signals.infra.append(f"{pod.name}/{container.name}: {container.reason} ({container.image})")
+            if container.reason in INFRA_REASONS:  # the reason first: a title keeps it when it is cut
+                signals.infra.append(f"{container.reason} of {container.image} ({pod.name}/{container.name})")
             elif container.reason in CONFIG_REASONS:
                 signals.config.append(f"{pod.name}/{container.name}: {container.reason}")
             crash = _crash(pod, container)

@@ -25,7 +25,7 @@ INFRA_PROBLEM = (
 def infra_reason(evidence: Evidence, verdict: Verdict) -> str:
     """Why the failure is the platform's ("" when it is not): the verdict's word, or the evidence's."""
     if verdict.classification is Classification.INFRA:
-        return _short(verdict.title or verdict.root_cause or "the analysis says so")
+        return _short(verdict.root_cause or verdict.title or "the analysis says so")
     offline = verdict if verdict.source == "offline" else analyse_offline(evidence)
     if offline.classification is Classification.INFRA:
         return _short(offline.root_cause or offline.title)
