@@ -1,7 +1,7 @@
 """Diagnosis worlds: one failed canary each, seeded into the fake cluster with recent timestamps.
 
 Each world starts from the demo (Rollout, ReplicaSets, 3 stable and 3 canary pods with an istio sidecar,
-stable logs), moved to minutes ago with the first node's clock 5 minutes behind the API server's, in a
+stable logs), moved to minutes ago with every node's clock 1 to 5 minutes behind the API server's, in a
 namespace of its own; then its canary pods, logs, Events and AnalysisRun are replaced by its failure.
 ``signature`` is what the issue title must name, ``classification`` what the analysis must say, and
 ``handoff`` whether a coding agent may be engaged.
@@ -23,7 +23,11 @@ from tests.fakes.kube_objects import kube_event
 CANARY_HASH = "7b6cd8d9f4"
 APP = "rollouts-demo"
 IMAGE = "argoproj/rollouts-demo:bad-red"
-SKEW = {"kind-worker": timedelta(minutes=-5)}  # the first node's clock lags the API server's
+SKEW = {  # every node's clock lags the API server's: the canary's lines are stamped before its pods exist
+    "kind-worker": timedelta(minutes=-5),
+    "kind-worker2": timedelta(minutes=-2),
+    "kind-worker3": timedelta(minutes=-1),
+}
 Mutator = Callable[[dict[str, Any]], None]
 
 _SERVING = [f'GET /color from 10.244.0.5:4{i:04d} -> 200 "red" (1.{i % 9}ms)' for i in range(12)]
