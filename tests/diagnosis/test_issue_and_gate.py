@@ -40,6 +40,12 @@ async def test_the_recent_skewed_demo_issue_names_the_panic(app_harness: AppHarn
     (issue,) = app_harness.github.issues(REPO)
     assert "index out of range" in issue.title, issue.title
     assert issue.body is not None and "istio-init" not in issue.body.split("### Crashes")[1].split("###")[0]
+    samples = issue.body.split("### Log samples (redacted)")[1].split("## Task")[0]
+    assert "index out of range" in samples and "istio-proxy" not in samples  # no sidecar access log
+    assert samples.count("<details>") == 3 and "around the signatures" in samples  # one per canary pod
+    assert samples.count("GET /color") <= 3 * 3  # context, not the whole log
+    summary = issue.body.split("## Summary")[1].split("**Root cause**")
+    assert summary[0].strip() not in summary[1]  # the summary does not repeat the root cause
 
 
 async def test_the_old_window_would_have_lost_the_panic(app_harness: AppHarness) -> None:
