@@ -35,7 +35,7 @@ def _signature_ranges(lines: list[str], wanted: frozenset[str]) -> list[tuple[in
     for event in iter_events(lines):
         size = len(event.lines)
         text, _ = event_template(event)
-        if text.splitlines()[0][:MAX_TEMPLATE] in wanted:
+        if (text.splitlines() or [""])[0][:MAX_TEMPLATE] in wanted:  # a blank line templates to ""
             end = min(len(lines), position + size + CONTEXT_LINES)
             ranges.append((max(0, position - CONTEXT_LINES), end))
         if size >= MAX_EVENT_LINES:
