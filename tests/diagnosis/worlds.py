@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.analysis.verdict import Classification
+from tests.diagnosis.world_logs import GO_PANIC, JAVA_NPE, MISSING_ENV, PY_KEYERROR, SERVING
 from tests.fakes.kube import FakeKube
 from tests.fakes.kube_demo import DEMO_NAMESPACE, recent_demo
 from tests.fakes.kube_objects import kube_event
@@ -29,34 +30,6 @@ SKEW = {  # every node's clock lags the API server's: the canary's lines are sta
     "kind-worker3": timedelta(minutes=-1),
 }
 Mutator = Callable[[dict[str, Any]], None]
-
-_SERVING = [f'GET /color from 10.244.0.5:4{i:04d} -> 200 "red" (1.{i % 9}ms)' for i in range(12)]
-GO_PANIC = [
-    "panic: runtime error: index out of range [0] with length 0",
-    "",
-    "goroutine 23 [running]:",
-    "main.getColor(...)",
-    "\t/go/src/app/main.go:211",
-    "main.colorHandler({0xa1b2c0, 0xc0000a8000}, 0xc0000b6000)",
-    "\t/go/src/app/main.go:143 +0x1c5",
-    "net/http.HandlerFunc.ServeHTTP(0x0?, {0xa1b2c0?, 0xc0000a8000?}, 0x0?)",
-    "\t/usr/local/go/src/net/http/server.go:2136 +0x29",
-    "exit status 2",
-]
-JAVA_NPE = [
-    'Exception in thread "http-nio-8080-exec-3" java.lang.NullPointerException: Cannot invoke '
-    '"String.length()" because "name" is null',
-    "\tat com.acme.web.ColorService.normalise(ColorService.java:42)",
-    "\tat com.acme.web.ColorController.color(ColorController.java:27)",
-    "\tat org.springframework.web.servlet.FrameworkServlet.service(FrameworkServlet.java:883)",
-]
-PY_KEYERROR = [
-    "Traceback (most recent call last):",
-    '  File "/app/web/handlers.py", line 88, in color',
-    "    return PALETTE[name]",
-    "KeyError: 'crimson'",
-]
-MISSING_ENV = ["FATAL config: required environment variable COLOR_SERVICE_URL is not set"]
 
 
 @dataclass(frozen=True)
@@ -200,7 +173,7 @@ WORLDS = (
             _crashing("Error", 2),
             _metric("success-rate", "Failed", ["[0.71]", "[0.68]"], success="result[0] >= 0.95"),
         ),
-        previous_log=(*_SERVING, *GO_PANIC),
+        previous_log=(*SERVING, *GO_PANIC),
     ),
     World(
         "oom",
@@ -208,8 +181,8 @@ WORLDS = (
         Classification.CODE,
         True,
         _crashing("OOMKilled", 137, waiting=False),
-        previous_log=tuple(_SERVING),
-        current_log=tuple(_SERVING[:3]),
+        previous_log=tuple(SERVING),
+        current_log=tuple(SERVING[:3]),
     ),
     World(
         "missing-env",
@@ -228,7 +201,7 @@ WORLDS = (
             _healthy_canary,
             _metric("latency-p99", "Failed", ["[812]", "[790]", "[845]"], success="result[0] < 500"),
         ),
-        current_log=tuple(line.replace("(1.", "(81") for line in _SERVING),
+        current_log=tuple(line.replace("(1.", "(81") for line in SERVING),
     ),
     World("image-pull", "ImagePullBackOff", Classification.INFRA, False, _image_pull),
     World("unschedulable", "Unschedulable", Classification.INFRA, False, _unschedulable),
@@ -249,7 +222,7 @@ WORLDS = (
                 "prometheus.istio-system.svc: no such host",
             ),
         ),
-        current_log=tuple(_SERVING),
+        current_log=tuple(SERVING),
     ),
     World(
         "java-npe",
@@ -257,7 +230,7 @@ WORLDS = (
         Classification.CODE,
         True,
         _crashing("Error", 1),
-        previous_log=(*_SERVING[:4], *JAVA_NPE),
+        previous_log=(*SERVING[:4], *JAVA_NPE),
     ),
     World(
         "python-keyerror",
@@ -265,7 +238,7 @@ WORLDS = (
         Classification.CODE,
         True,
         _crashing("Error", 1),
-        previous_log=(*_SERVING[:4], *PY_KEYERROR),
+        previous_log=(*SERVING[:4], *PY_KEYERROR),
     ),
 )
 
