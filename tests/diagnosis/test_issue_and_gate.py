@@ -12,6 +12,9 @@ import aiohttp
 
 from app.analysis.evidence import ContainerState, Evidence, PodEvidence, Side
 from app.analysis.verdict import Classification, Verdict
+from app.loop.handoff import hand_off
+from app.loop.incidents import IncidentState
+from app.loop.repo_config import AgentName, RepoConfig
 from app.loop.stages import Stage
 from tests.commands.helpers import demo_state, seed
 from tests.diagnosis.worlds import WORLDS, seed_world
@@ -125,3 +128,24 @@ async def test_assign_refuses_an_agent_for_infra_even_when_the_llm_said_code(app
     _, payload = s.comment("/fixloop assign @alice")  # a person may take it
     await s.post(payload)
     assert any("assigned the issue to `alice`" in c.body for c in s.replies())
+
+
+async def test_every_hand_off_path_is_gated_in_hand_off_itself(app_harness: AppHarness) -> None:
+    """A recurrence (attempt N+1) and a resumed hand-off call hand_off as the first issue does: an infra
+    incident with a coding agent configured ends at needs_human, nothing posted to the agent."""
+    infra = Verdict("No image", "Pull fails.", "ImagePullBackOff.", classification=Classification.INFRA)
+    state = demo_state(evidence=_image_pull_evidence().to_dict(), verdict=infra.to_dict())
+    s = await seed(app_harness, state=state)
+    gh = app_harness.services.github.installation_client(s.installation_id)
+    for agent in (AgentName.CLAUDE, AgentName.COPILOT, AgentName.CODEX):
+        incident = await hand_off(
+            app_harness.services, gh, await s.current(), RepoConfig(agent=agent), view=None
+        )
+        assert incident.stage == Stage.NEEDS_HUMAN.value
+        assert IncidentState.of(incident).handoff["outcome"] == "infra"
+    comments = [c.body for c in s.github.comments(REPO, s.issue.number)]
+    assert not any(body.startswith(("@claude", "@codex")) for body in comments)
+    assert s.github.issue(REPO, s.issue.number).assignees == []
+    assert {"needs-human", "infra"} <= set(s.github.issue(REPO, s.issue.number).labels)
+    status = next(body for body in comments if "fixloop:status" in body)
+    assert "classified `infra` (ImagePullBackOff)" in status
