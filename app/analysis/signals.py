@@ -123,13 +123,22 @@ def _pod_signals(evidence: Evidence, signals: Signals) -> None:
                 signals.crashes.append(crash)
 
 
+def _over_quota(event: KubeEvent) -> bool:
+    """The ReplicaSet could not create its pods because a ResourceQuota is used up (other FailedCreate
+    causes, an admission webhook or a pod security rule, are the manifest's, not the platform's)."""
+    return event.reason == "FailedCreate" and "exceeded quota" in event.message
+
+
 def read_signals(evidence: Evidence) -> Signals:
     signals = Signals()
     _pod_signals(evidence, signals)
     for event in evidence.events:
         if event.type == "Warning":
             signals.warnings.append(event)
-            if event.reason in INFRA_REASONS:
+            if _over_quota(event):  # what the quota refused first: the title keeps it when cut
+                detail = event.message.split("exceeded quota", 1)[1][:160]
+                signals.infra.append(f"exceeded quota{detail} ({event.kind} {event.name} cannot create pods)")
+            elif event.reason in INFRA_REASONS:
                 signals.infra.append(
                     f"event {event.reason} on {event.kind} {event.name}: {event.message[:200]}"
                 )

@@ -155,6 +155,34 @@ def _unschedulable(objects: dict[str, Any]) -> None:
         objects["events"].append((pod, "FailedScheduling", message))
 
 
+def _over_quota(objects: dict[str, Any]) -> None:
+    """No canary pod at all: the ReplicaSet's creations are refused by the namespace's ResourceQuota."""
+    _no_metrics(objects)
+    canary = _canary_pods(objects["items"])
+    objects["items"] = [o for o in objects["items"] if o not in canary]
+    rs = next(
+        o
+        for o in objects["items"]
+        if o["kind"] == "ReplicaSet" and o["metadata"]["name"].endswith(CANARY_HASH)
+    )
+    message = (
+        f'Error creating: pods "{rs["metadata"]["name"]}-x7k2p" is forbidden: exceeded quota: compute, '
+        "requested: limits.memory=64Mi, used: limits.memory=4Gi, limited: limits.memory=4Gi"
+    )
+    objects["events"].append((rs, "FailedCreate", message))
+
+
+def _evicted(objects: dict[str, Any]) -> None:
+    """The node ran out of memory and evicted the canary pods (kubelet eviction, not the app's limit)."""
+    for pod in _canary_pods(objects["items"]):
+        pod["status"] = {
+            "phase": "Failed",
+            "reason": "Evicted",
+            "message": "The node was low on resource: memory. Threshold quantity: 100Mi, available: 87Mi.",
+        }
+        objects["events"].append((pod, "Evicted", "The node was low on resource: memory."))
+
+
 def _both(*mutators: Mutator) -> Mutator:
     def mutate(objects: dict[str, Any]) -> None:
         for mutator in mutators:
@@ -224,6 +252,8 @@ WORLDS = (
         ),
         current_log=tuple(SERVING),
     ),
+    World("quota", "exceeded quota", Classification.INFRA, False, _over_quota),
+    World("node-evicted", "Evicted", Classification.INFRA, False, _evicted),
     World(
         "java-npe",
         "NullPointerException",
