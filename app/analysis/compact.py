@@ -94,7 +94,8 @@ class _Tally:
             self.last_seen = max(self.last_seen, event.timestamp)
 
 
-def _event_template(event: Event) -> tuple[str, Level]:
+def event_template(event: Event) -> tuple[str, Level]:
+    """(template text, level) of one event; a trace's names its headline and top frame."""
     if not event.multiline:
         return template_of(event.lines[0])
     headline = event.headline
@@ -130,7 +131,7 @@ def compact(
         lines[chunk.side] += len(chunk.lines)
         for event in iter_events(redactor.redact_lines(chunk.lines)):
             events[chunk.side] += 1
-            text, level = _event_template(event)
+            text, level = event_template(event)
             tally = tallies.get((text, level))
             if tally is None:
                 tally = tallies[(text, level)] = _Tally(text, level, event.multiline)

@@ -22,6 +22,11 @@ _LEVEL_PREFIX_RE = re.compile(
     r"|[EWF]\d{4} [\d:.]+\s+\d+\s+\S+\]\s*)",
     re.IGNORECASE,
 )
+_JAVA_THREAD_RE = re.compile(r'^Exception in thread "[^"]*" ')
+_CONFIG_ERROR_RE = re.compile(
+    r"(?i)\b(?:environment variable|env(?:ironment)? var|config(?:uration)?\b.*\b(?:missing|not set|required|"
+    r"invalid)|(?:missing|required) (?:setting|secret|config)|is not set\b|must be set\b)"
+)
 _HINTS = {
     "panic": "Reproduce with the input from the sample, guard the failing access and add a regression test.",
     "trace": "Reproduce from the stack trace, fix the failing call and add a regression test.",
@@ -50,7 +55,7 @@ def _headline(template: Template) -> str:
 
 
 def _cause_title(rollout: str, template: Template) -> tuple[str, str]:
-    line = _headline(template)
+    line = _JAVA_THREAD_RE.sub("", _headline(template))
     if line.startswith(("panic: ", "fatal error: ")):
         return f"Canary {rollout} panics: {line.split(': ', 1)[1]}", "panic"
     if template.multiline:
@@ -84,6 +89,8 @@ def _decide(
         cause = f"New in the canary: `{_clip(top.text, 300)}` ({_ratio_text(top)})."
         support = bool(crash or signals.failed_metrics)
         confidence = min(95, 75 + (5 if hint != "error" else 0) + (10 if support else 0))
+        if hint == "error" and _CONFIG_ERROR_RE.search(top.text):  # the code is fine, its settings are not
+            return title, cause, "config", Classification.CONFIG, confidence
         return title, cause, hint, Classification.CODE, confidence
     if crash:
         oom = crash.reason == "OOMKilled"
@@ -134,6 +141,30 @@ def _decide_cluster(
         classification = Classification.CODE if evidence.images else Classification.UNKNOWN
         return title, cause, "metric", classification, 55 if findings.elevated else 45
     return "", "", "", Classification.UNKNOWN, 0
+
+
+def _overview(evidence: Evidence, findings: Findings, signals: Signals) -> str:
+    """What the evidence holds, counted: the summary, so that it does not repeat the root cause."""
+    canary = evidence.pods_on(Side.CANARY)
+    crashed = {crash.pod for crash in signals.app_crashes}
+    parts = [f"{len(crashed)} of {len(canary)} canary pod(s) crashed or restarted"] if crashed else []
+    if findings.causes:
+        parts.append(f"{len(findings.causes)} error signature(s) only the canary logs")
+    for what, metrics in (
+        ("failed metric(s)", signals.failed_metrics),
+        ("unmeasured metric(s)", signals.provider_errors),
+    ):
+        if metrics:
+            parts.append(f"{what} " + ", ".join(dict.fromkeys(m.name for m in metrics)))
+    if signals.infra:
+        parts.append(f"{len(signals.infra)} infrastructure signal(s), first: {_clip(signals.infra[0], 120)}")
+    if signals.config:
+        parts.append(f"{len(signals.config)} configuration signal(s)")
+    if not parts:
+        return ""
+    return f"Canary {evidence.rollout} against {len(evidence.pods_on(Side.STABLE))} stable pod(s): " + (
+        "; ".join(parts) + "."
+    )
 
 
 def _healthy(evidence: Evidence, compacted: CompactedLogs, findings: Findings) -> Verdict:
@@ -194,7 +225,7 @@ def analyse_offline(
     facts = _log_facts(findings) + [c.describe() for c in signals.app_crashes[:3]]
     facts += [describe_metric(m) for m in (signals.failed_metrics + signals.provider_errors)[:3]]
     facts += signals.infra[:3] + signals.config[:2]
-    summary = cause
+    summary = _overview(evidence, findings, signals) or cause
     if findings.ignored:
         summary += f" {len(findings.ignored)} template(s) left out on the repository's instruction."
     files = suspected_files(s for t in findings.causes[:3] for s in t.samples)

@@ -93,7 +93,7 @@ def _crash(pod: PodEvidence, container: ContainerState) -> Crash | None:
 
 
 def describe_metric(metric: MetricResult) -> str:
-    values = ", ".join(metric.values[-5:]) or "no value"
+    values = ", ".join(value for value in metric.values[-5:] if value) or "no value"
     condition = metric.success_condition and f" vs success condition `{metric.success_condition}`"
     if metric.failure_condition:
         condition += f" / failure condition `{metric.failure_condition}`"
@@ -112,15 +112,21 @@ def _pod_signals(evidence: Evidence, signals: Signals) -> None:
         if pod.side is not Side.CANARY:
             continue
         if pod.reason in INFRA_REASONS:
-            signals.infra.append(f"pod {pod.name}: {pod.reason}")
+            signals.infra.append(f"{pod.reason}: pod {pod.name}")
         for container in pod.containers:
-            if container.reason in INFRA_REASONS:
-                signals.infra.append(f"{pod.name}/{container.name}: {container.reason} ({container.image})")
+            if container.reason in INFRA_REASONS:  # the reason first: a title keeps it when it is cut
+                signals.infra.append(f"{container.reason} of {container.image} ({pod.name}/{container.name})")
             elif container.reason in CONFIG_REASONS:
                 signals.config.append(f"{pod.name}/{container.name}: {container.reason}")
             crash = _crash(pod, container)
             if crash:
                 signals.crashes.append(crash)
+
+
+def _over_quota(event: KubeEvent) -> bool:
+    """The ReplicaSet could not create its pods because a ResourceQuota is used up (other FailedCreate
+    causes, an admission webhook or a pod security rule, are the manifest's, not the platform's)."""
+    return event.reason == "FailedCreate" and "exceeded quota" in event.message
 
 
 def read_signals(evidence: Evidence) -> Signals:
@@ -129,7 +135,10 @@ def read_signals(evidence: Evidence) -> Signals:
     for event in evidence.events:
         if event.type == "Warning":
             signals.warnings.append(event)
-            if event.reason in INFRA_REASONS:
+            if _over_quota(event):  # what the quota refused first: the title keeps it when cut
+                detail = event.message.split("exceeded quota", 1)[1][:160]
+                signals.infra.append(f"exceeded quota{detail} ({event.kind} {event.name} cannot create pods)")
+            elif event.reason in INFRA_REASONS:
                 signals.infra.append(
                     f"event {event.reason} on {event.kind} {event.name}: {event.message[:200]}"
                 )

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 
+from app.analysis.evidence import evidence_from_dict
+from app.analysis.verdict import verdict_from_dict
 from app.errors import FixloopError
 from app.loop import issue_ops
 from app.loop.commands_base import Invocation, Outcome, Refused, Runner, mapped_rollout, no_args
 from app.loop.commands_grammar import Command, login_argument
 from app.loop.commands_render import render_status_text, rollout_state
 from app.loop.handoff import can_write, hand_off
+from app.loop.handoff_gate import infra_problem, infra_reason
 from app.loop.incidents import move, save
 from app.loop.render_text import code_span, safe_inline
 from app.loop.repo_config import AgentName
@@ -55,6 +58,10 @@ async def assign(inv: Invocation, command: Command) -> Outcome:
     target = Stage.ISSUE_OPEN if agent is AgentName.NONE else Stage.AGENT_WORKING
     if stage is not target and not can_move(stage, target):
         raise Refused(f"the incident is {code_span(stage.label)}: use `@user` to hand it to a person.")
+    state = inv.state
+    infra = infra_reason(evidence_from_dict(state.evidence or {}), verdict_from_dict(state.verdict or {}))
+    if infra and agent is not AgentName.NONE:
+        raise Refused(f"not handed to {agent.value}: {infra_problem(infra)}")
     config = await inv.config()
     inv.incident = await hand_off(
         inv.services, inv.gh, inv.incident, config, view=await _view(inv), agent=agent

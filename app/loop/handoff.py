@@ -20,6 +20,7 @@ from app.errors import PermanentError
 from app.github.http import GitHubClient
 from app.github.user_tokens import UserTokenRevoked
 from app.loop import issue_ops
+from app.loop.handoff_gate import INFRA_LABEL, infra_problem, infra_reason
 from app.loop.handoff_resume import AlreadyDone, already_done
 from app.loop.incidents import IncidentState, move, save
 from app.loop.repo_config import AgentName, RepoConfig, resolve_agent
@@ -59,16 +60,15 @@ async def hand_off(
     """``resumed_by``: the login whose sign-in resumed a hand-off that waited for a user token."""
     agent = agent or resolve_agent(config, view.agent if view else None)
     state = IncidentState.of(incident)
-    facts = task_facts(
-        evidence_from_dict(state.evidence or {}),
-        verdict_from_dict(state.verdict or {}),
-        config,
-        attempt=incident.attempt,
-    )
+    evidence, verdict = evidence_from_dict(state.evidence or {}), verdict_from_dict(state.verdict or {})
+    facts = task_facts(evidence, verdict, config, attempt=incident.attempt)
     plan = plan_handoff(agent, facts, humans=config.assign_humans)
     base_branch = (view.base_branch if view else "") or state.base_branch
-    incident, resume_from = await _note_request(services, incident, state)
     try:
+        infra = infra_reason(evidence, verdict) if agent is not AgentName.NONE else ""
+        if infra:
+            raise HandoffRefused("infra", infra_problem(infra))
+        incident, resume_from = await _note_request(services, incident, state)
         await _execute(services, gh, incident, plan, base_branch, resume_from=resume_from)
     except HandoffRefused as exc:
         return await _refused(services, gh, incident, config, agent=agent, exc=exc)
@@ -99,8 +99,9 @@ async def _refused(
     state.handoff = {"agent": agent.value, "outcome": exc.outcome, "problem": exc.problem, "at": time.time()}
     await services.store.add_audit(incident.id, "handoff", state.handoff)
     if incident.issue_number is not None:
-        await issue_ops.ensure_labels(gh, incident.repo, [NEEDS_HUMAN_LABEL])
-        await issue_ops.add_labels(gh, incident.repo, incident.issue_number, [NEEDS_HUMAN_LABEL])
+        labels = [NEEDS_HUMAN_LABEL] + ([INFRA_LABEL] if exc.outcome == "infra" else [])
+        await issue_ops.ensure_labels(gh, incident.repo, labels)
+        await issue_ops.add_labels(gh, incident.repo, incident.issue_number, labels)
     incident = await move(
         services, incident, Stage.NEEDS_HUMAN, f"hand-off to {agent.value}: {exc.outcome}", state
     )

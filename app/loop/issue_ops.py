@@ -26,11 +26,17 @@ log = logging.getLogger(__name__)
 GITHUB_CLOCK_SKEW = 120.0
 
 CONFIG_PATH = ".github/fixloop.yml"
-LABEL_COLOURS = {"fixloop": "5319e7", "rollout-failure": "d93f0b", "needs-human": "fbca04"}
+LABEL_COLOURS = {
+    "fixloop": "5319e7",
+    "rollout-failure": "d93f0b",
+    "needs-human": "fbca04",
+    "infra": "0e8a16",
+}
 LABEL_DESCRIPTIONS = {
     "fixloop": "Opened and followed by Fixloop",
     "rollout-failure": "A canary of this repository failed",
     "needs-human": "Fixloop stopped: a human must decide",
+    "infra": "The platform's problem (image, scheduling, quota, node, metrics), not the code's",
 }
 _known_labels: TTLCache[str, bool] = TTLCache(maxsize=4096, ttl=3600)
 

@@ -96,7 +96,8 @@ def crashes(evidence: Evidence) -> list[Crash]:
         if pod.reason:
             found.append(Crash(pod.name, "", pod.reason, None, 0))
         for c in pod.containers:
-            reason = " / ".join(r for r in (c.reason, c.last_termination_reason) if r)
+            # "Completed" (exit 0) is how an init container ends well: not a crash
+            reason = " / ".join(r for r in (c.reason, c.last_termination_reason) if r and r != "Completed")
             if reason or c.restart_count or (c.last_exit_code not in (None, 0)):
                 found.append(Crash(pod.name, c.name, reason, c.last_exit_code, c.restart_count))
     return found

@@ -10,19 +10,18 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.analysis.evidence import Evidence, LogChunk, Side
+from app.analysis.evidence import Evidence
 from app.analysis.neutralise import sanitise_title
 from app.analysis.verdict import Verdict
 from app.loop.markers import attempt_marker, incident_marker
 from app.loop.render_facts import Signature, crashes, error_signatures, failed_metrics
-from app.loop.render_text import cell, code_span, details, fence, safe_block, safe_inline, truncate
+from app.loop.render_samples import render_samples
+from app.loop.render_text import cell, code_span, safe_inline, truncate
 from app.loop.repo_config import RepoConfig
 from app.loop.task import build_agent_task, task_facts
 
 GITHUB_BODY_LIMIT = 65_536
 MAX_BODY = 60_000  # a margin under GitHub's limit (it may count line ends as two characters)
-MAX_SAMPLES = 6
-SAMPLE_LINES = 60
 ROW_STEPS = (20, 8, 3, 0)
 TITLE_FALLBACK = "Canary {rollout} failed in {namespace}"
 METRIC_HEADER = ("metric", "AnalysisRun", "phase", "values", "success", "failure", "message")
@@ -158,19 +157,6 @@ def _evidence(evidence: Evidence, signatures: list[Signature], links: Sequence[L
     return "\n\n".join(part for part in parts if part)
 
 
-def _sample(chunk: LogChunk) -> str:
-    lines = chunk.lines[-SAMPLE_LINES:]
-    flags = " (previous instance)" if chunk.previous else ""
-    flags += ", truncated" if chunk.truncated or len(chunk.lines) > len(lines) else ""
-    summary = f"Log of {chunk.side.value} pod {_name(chunk.pod)} / {_name(chunk.container)}{flags}"
-    return details(summary, fence(safe_block("\n".join(lines), 8000)))
-
-
-def _samples(evidence: Evidence) -> list[str]:
-    chunks = sorted(evidence.logs_on(Side.CANARY), key=lambda c: not c.previous)
-    return [_sample(chunk) for chunk in chunks[:MAX_SAMPLES] if chunk.lines]
-
-
 def _assemble(head: str, analysis: str, evidence: str, task: str, *, samples: list[str], omitted: int) -> str:
     parts = [head, analysis, evidence]
     if samples or omitted:
@@ -194,7 +180,7 @@ def render_issue_body(
     signatures = error_signatures(evidence)
     task = build_agent_task(task_facts(evidence, verdict, config, attempt=attempt, signatures=signatures))
     analysis = _analysis(verdict)
-    samples = _samples(evidence)
+    samples = render_samples(evidence, signatures)
     for rows in ROW_STEPS:
         evidence_md = _evidence(evidence, signatures, links, rows)
         for kept in range(len(samples), -1, -1):

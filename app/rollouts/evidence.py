@@ -20,6 +20,9 @@ from app.rollouts.evidence_parse import (
     gap_reason,
     image_changes,
     kube_event,
+    log_plan,
+    log_since,
+    log_window,
     metric_results,
     owned_by,
     pod_evidence,
@@ -31,6 +34,7 @@ from app.rollouts.model import POD_TEMPLATE_HASH_LABEL, RolloutView, parse_rollo
 log = logging.getLogger(__name__)
 
 LOG_CONCURRENCY = 8  # log reads in flight at once, per collection
+LOG_LIMIT_BYTES = 4 * 1024 * 1024  # per read: the kubelet cuts there, so one chatty container cannot flood
 T = TypeVar("T")
 
 
@@ -53,6 +57,8 @@ class ClusterReader(Protocol):
         tail_lines: int,
         since_time: str | None = None,
         previous: bool = False,
+        limit_bytes: int | None = None,
+        timestamps: bool = False,
     ) -> str: ...
 
 
@@ -119,7 +125,7 @@ async def collect_evidence(
         _pods(c, view, stable_hash, Side.STABLE, max_pods_per_side),
         _analysis_runs(c, view, canary_hash),
     )
-    window = _window(canary_raw, canary_rs)
+    window = log_window(canary_raw, canary_rs)
     pods = [pod_evidence(p, Side.CANARY) for p in canary_raw] + [
         pod_evidence(p, Side.STABLE) for p in stable_raw
     ]
@@ -203,52 +209,35 @@ async def _analysis_runs(c: _Collector, view: RolloutView, pod_hash: str) -> lis
     return sorted(mine, key=lambda run: str((run.get("metadata") or {}).get("creationTimestamp", "")))
 
 
-def _window(canary_pods: list[dict[str, Any]], canary_rs: dict[str, Any]) -> str:
-    """Start of the log window read on both sides, so that "only in the canary" means something.
-
-    The oldest canary pod's creation is when this canary attempt started serving; the ReplicaSet's own
-    creation can be much older (a retried abort, or a rollback to a revision, reuses its ReplicaSet),
-    so it is only the fallback when no canary pod is left. Empty: no window, the tail alone bounds it.
-    """
-    starts = [str((p.get("metadata") or {}).get("creationTimestamp") or "") for p in canary_pods]
-    starts = [start for start in starts if start]
-    if starts:
-        return min(starts)
-    return str((canary_rs.get("metadata") or {}).get("creationTimestamp") or "")
-
-
-def _log_plan(pod: PodEvidence) -> list[tuple[str, bool]]:
-    """(container, previous) reads: none for a container that never started; only ``previous`` for one
-    waiting after a crash (the kubelet serves that same instance as the current log)."""
-    plan = []
-    for container in pod.containers:
-        restarted = container.restart_count > 0
-        if container.state != "waiting":
-            plan.append((container.name, False))
-        if restarted:
-            plan.append((container.name, True))
-    return plan
-
-
-async def _logs(c: _Collector, pods: list[PodEvidence], since: str) -> list[LogChunk]:
-    reads = [(pod, name, previous) for pod in pods for name, previous in _log_plan(pod)]
-    chunks = await asyncio.gather(*(_log(c, pod, name, previous, since) for pod, name, previous in reads))
+async def _logs(c: _Collector, pods: list[PodEvidence], window: str) -> list[LogChunk]:
+    reads = [(pod, name, previous) for pod in pods for name, previous in log_plan(pod)]
+    chunks = await asyncio.gather(
+        *(_log(c, pod, name, previous, log_since(pod, window)) for pod, name, previous in reads)
+    )
     return [chunk for chunk in chunks if chunk is not None]
 
 
 async def _log(
-    c: _Collector, pod: PodEvidence, container: str, previous: bool, since: str
+    c: _Collector, pod: PodEvidence, container: str, previous: bool, since: str | None
 ) -> LogChunk | None:
+    """One container log, with its timestamps (the compactor strips them and keeps first/last seen)."""
     target = f"{c.ns}/{pod.name}/{container}" + (" (previous)" if previous else "")
     async with c.log_slots:
         call = c.kube.read_log(
-            c.ns, pod.name, container, tail_lines=c.tail_lines, since_time=since or None, previous=previous
+            c.ns,
+            pod.name,
+            container,
+            tail_lines=c.tail_lines,
+            since_time=since,
+            previous=previous,
+            limit_bytes=LOG_LIMIT_BYTES,
+            timestamps=True,
         )
         text = await c.read("pods/log", target, call, None, "logs missing")
     if text is None or not text.strip():  # nothing written in the window: no chunk
         return None
     lines = tuple(text.splitlines())
-    truncated = len(lines) >= c.tail_lines
+    truncated = len(lines) >= c.tail_lines or len(text) >= LOG_LIMIT_BYTES
     return LogChunk(pod.name, container, pod.side, lines, previous=previous, truncated=truncated)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.analysis.evidence import ContainerState, ImageChange, KubeEvent, MetricResult, PodEvidence, Side
@@ -24,6 +25,7 @@ PROVIDER_QUERY = {
     "kayenta": "application",
 }
 MAX_VALUES = 10
+CLOCK_SKEW_MARGIN = timedelta(minutes=10)  # how far a node's clock may lag the API server's
 _ARG = re.compile(r"\{\{\s*args\.([\w.-]+)\s*\}\}")
 _HTTP = re.compile(r"HTTP (\d{3})")
 
@@ -191,3 +193,48 @@ def image_changes(stable: dict[str, str], canary: dict[str, str]) -> list[ImageC
         for name in sorted(set(stable) | set(canary))
         if stable.get(name) != canary.get(name)
     ]
+
+
+def log_window(canary_pods: list[dict[str, Any]], canary_rs: dict[str, Any]) -> str:
+    """Start of this canary attempt, in the API server's clock (RFC3339; "" when unknown).
+
+    The oldest canary pod's creation is when this canary attempt started serving; the ReplicaSet's own
+    creation can be much older (a retried abort, or a rollback to a revision, reuses its ReplicaSet),
+    so it is only the fallback when no canary pod is left.
+    """
+    starts = [str(_dig(p, "metadata", "creationTimestamp") or "") for p in canary_pods]
+    starts = [start for start in starts if start]
+    if starts:
+        return min(starts)
+    return str(_dig(canary_rs, "metadata", "creationTimestamp") or "")
+
+
+def log_since(pod: PodEvidence, window: str) -> str | None:
+    """``sinceTime`` of a pod's log reads. None for a canary pod: it exists only since this attempt, so
+    its whole log (current and previous instance) is the window, and a cut by time would only lose what a
+    node whose clock lags the API server's stamped "before" the pod was created. A stable pod ran long
+    before: from the window's start, moved back by a margin for the same skew, so that both sides are
+    compared over about the same time."""
+    if pod.side is Side.CANARY or not window:
+        return None
+    try:
+        start = datetime.fromisoformat(window.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (start.astimezone(UTC) - CLOCK_SKEW_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def log_plan(pod: PodEvidence) -> list[tuple[str, bool]]:
+    """(container, previous) reads: none for a container that never started (the kubelet answers 400);
+    only ``previous`` for one waiting after a crash (the kubelet serves that same instance as the current
+    log); none for an init container that completed (its log is setup noise)."""
+    plan = []
+    for container in pod.containers:
+        restarted = container.restart_count > 0 or container.last_termination_reason != ""
+        if container.state == "terminated" and container.reason == "Completed" and not restarted:
+            continue
+        if container.state not in ("waiting", ""):
+            plan.append((container.name, False))
+        if restarted:
+            plan.append((container.name, True))
+    return plan

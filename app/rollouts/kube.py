@@ -105,9 +105,12 @@ class KubeClient(KubeTransport):
         since_time: datetime | str | None = None,
         previous: bool = False,
         limit_bytes: int | None = None,
+        timestamps: bool = False,
     ) -> str:
         """A container's log tail (sent by hand: ``read_namespaced_pod_log`` has no sinceTime)."""
         query: list[tuple[str, Any]] = [("container", container), ("tailLines", tail_lines)]
+        if timestamps:
+            query.append(("timestamps", "true"))
         if since_time is not None:
             since = rfc3339(since_time) if isinstance(since_time, datetime) else since_time
             query.append(("sinceTime", since))

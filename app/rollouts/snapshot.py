@@ -90,11 +90,15 @@ class SnapshotCluster:
         tail_lines: int,
         since_time: str | None = None,
         previous: bool = False,
+        limit_bytes: int | None = None,
+        timestamps: bool = False,
     ) -> str:
+        """The saved ``--timestamps`` log (its stamps are kept whatever ``timestamps`` says)."""
         path = self._logs / ns / pod / f"{container}{'.previous' if previous else ''}.log"
         if not path.is_file():
             raise KubeNotFound(f"no {'previous ' if previous else ''}log for {ns}/{pod}/{container}")
         lines = path.read_text(encoding="utf-8").splitlines()
         if since_time:
             lines = [line for line in lines if line[:20] >= since_time[:20] or not line[:1].isdigit()]
-        return "\n".join(lines[-tail_lines:])
+        text = "\n".join(lines[-tail_lines:])
+        return text.encode()[:limit_bytes].decode(errors="ignore") if limit_bytes else text

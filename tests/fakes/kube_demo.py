@@ -5,6 +5,9 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +22,8 @@ DEMO_NOTIFICATION = EXAMPLES / "demo-notification.json"
 LOGS = EXAMPLES / "logs"
 DEMO_NAMESPACE = "demo"
 DEMO_ROLLOUT = "rollouts-demo"
+DEMO_ABORTED_AT = datetime(2026, 3, 2, 10, 2, 17, tzinfo=UTC)  # the notification's time
+_RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z)( |$)")
 
 
 def demo_objects() -> list[dict[str, Any]]:
@@ -82,3 +87,83 @@ def cloned_notification(
     if repo is not None:
         metadata["annotations"]["fixloop.dev/repo"] = repo
     return body
+
+
+LogFile = tuple[str, str, str, bool, list[str]]  # namespace, pod, container, previous, lines
+
+
+def load_recent_demo(
+    fake: FakeKube,
+    *,
+    aborted_ago: timedelta = timedelta(minutes=2),
+    node_skew: Mapping[str, timedelta] | None = None,
+    now: datetime | None = None,
+) -> timedelta:
+    """The demo moved in time so that its abort happened ``aborted_ago`` before now (see recent_demo).
+    Returns the shift applied."""
+    objects, logs, shift = recent_demo(aborted_ago=aborted_ago, node_skew=node_skew, now=now)
+    fake.add(*objects)
+    for namespace, pod, container, previous, lines in logs:
+        fake.set_logs(namespace, pod, container, lines, previous=previous)
+    return shift
+
+
+def recent_demo(
+    *,
+    aborted_ago: timedelta = timedelta(minutes=2),
+    node_skew: Mapping[str, timedelta] | None = None,
+    now: datetime | None = None,
+) -> tuple[list[dict[str, Any]], list[LogFile], timedelta]:
+    """The demo's objects and logs with every timestamp shifted alike, so that the abort happened
+    ``aborted_ago`` before now (the pods started minutes ago, restarted since). ``node_skew`` puts a
+    node's clock off the API server's: the log lines and container times of its pods (stamped by the
+    node's container runtime) move by that much more; creation times and Events (the control plane's)
+    do not."""
+    shift = (now or datetime.now(UTC)) - aborted_ago - DEMO_ABORTED_AT
+    shift = timedelta(seconds=round(shift.total_seconds()))  # whole seconds: fractions stay as written
+    skews = dict(node_skew or {})
+    objects = demo_objects()
+    pod_skew: dict[str, timedelta] = {}
+    for obj in objects:
+        shift_tree(obj, shift)
+        if obj.get("kind") == "Pod":
+            skew = skews.get(obj["spec"].get("nodeName", ""), timedelta())
+            pod_skew[obj["metadata"]["name"]] = skew
+            shift_tree(obj["status"].get("containerStatuses", []), skew)
+            shift_tree(obj["status"].get("initContainerStatuses", []), skew)
+    logs = [
+        (
+            namespace,
+            pod,
+            container,
+            previous,
+            [shift_line(x, shift + pod_skew.get(pod, timedelta())) for x in lines],
+        )
+        for namespace, pod, container, previous, lines in _log_files()
+    ]
+    return objects, logs, shift
+
+
+def _shift_text(text: str, by: timedelta) -> str:
+    found = _RFC3339.match(text)
+    if not found:
+        return text
+    head = found.group(1)
+    moved = datetime.fromisoformat(head.replace("Z", "+00:00")) + by
+    fraction = "." + head.rsplit(".", 1)[1] if "." in head else "Z"
+    stamp = moved.strftime("%Y-%m-%dT%H:%M:%S") + (fraction if fraction != "Z" else "Z")
+    return stamp + text[len(head) :]
+
+
+def shift_line(line: str, by: timedelta) -> str:
+    return _shift_text(line, by) if _RFC3339.match(line) else line
+
+
+def shift_tree(node: Any, by: timedelta) -> None:
+    """Every RFC3339 string value in a JSON tree, moved by ``by`` (in place)."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in list(items):
+        if isinstance(value, str) and _RFC3339.match(value):
+            node[key] = _shift_text(value, by)
+        else:
+            shift_tree(value, by)

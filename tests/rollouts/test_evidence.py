@@ -94,8 +94,11 @@ async def test_analysis_metric_events_and_images(demo: FakeKube, kube: KubeClien
 async def test_both_sides_are_read_over_one_window(demo: FakeKube, kube: KubeClient) -> None:
     evidence = await collect(kube)
     assert evidence.window_start == "2026-03-02T10:00:02Z"  # the oldest canary pod's creation
-    since = {r.query.get("sinceTime") for r in demo.requests if r.path.endswith("/log")}
-    assert since == {"2026-03-02T10:00:02Z"}
+    reads = [r for r in demo.requests if r.path.endswith("/log")]
+    # stable: from the window, 10 minutes earlier for a node clock behind the API server's; canary: whole
+    since = {r.path.split("/")[-2][:-6]: r.query.get("sinceTime") for r in reads}
+    assert since == {"rollouts-demo-687d76d795": "2026-03-02T09:50:02Z", "rollouts-demo-7b6cd8d9f4": None}
+    assert {r.query.get("timestamps") for r in reads} == {"true"}
     stable = next(c for c in evidence.logs_on(Side.STABLE) if c.container == "istio-proxy")
     assert not any("Envoy proxy is ready" in line for line in stable.lines)  # logged the day before
 
