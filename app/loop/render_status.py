@@ -55,6 +55,7 @@ class StatusView:
     oauth_url: str = ""  # set only when a user token is missing: where a user authorises Fixloop
     resumed_by: str = ""  # the user whose sign-in resumed a hand-off that waited for a token
     agent: str = ""  # the agent of the latest hand-off
+    infra: bool = False  # the hand-off was refused as an infrastructure failure: no agent would help
     visited: frozenset[Stage] = field(default_factory=frozenset)
 
 
@@ -74,6 +75,11 @@ NEXT_STEPS: dict[Stage, str] = {
     Stage.SUPERSEDED: "Nothing: a newer revision replaced the failing one.",
     Stage.IGNORED: "Nothing: this incident is ignored.",
 }
+INFRA_STEP = (
+    "Take it from here on the cluster side (image, registry access, scheduling, quota, node, metric "
+    "provider), then `/fixloop retry`; or hand it to a person with `/fixloop assign @user`, "
+    "or `/fixloop ignore`."
+)
 OAUTH_STEP = (
     "Authorise Fixloop to hand off in your name: [sign in with GitHub]({url}), then `/fixloop retry`."
 )
@@ -109,6 +115,8 @@ def render_mermaid(current: Stage, visited: frozenset[Stage] = frozenset()) -> s
 def next_step(view: StatusView) -> str:
     if view.oauth_url.startswith(("https://", "http://")) and view.stage is Stage.NEEDS_HUMAN:
         return OAUTH_STEP.format(url=view.oauth_url)
+    if view.infra and view.stage is Stage.NEEDS_HUMAN:
+        return INFRA_STEP
     return NEXT_STEPS[view.stage]
 
 

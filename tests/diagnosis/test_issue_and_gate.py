@@ -91,6 +91,8 @@ async def test_an_infra_world_gets_no_agent_on_its_first_issue(app_harness: AppH
     assert not any("@claude" in body for body in comments), comments
     assert {"needs-human", "infra"} <= set(issue.labels)
     assert any("classified `infra`" in body and "no coding agent" in body for body in comments)
+    status = next(body for body in comments if "fixloop:status" in body)
+    assert "on the cluster side" in status and "`/fixloop assign <agent>`" not in status  # no dead end
     (incident,) = await app_harness.services.store.list_incidents()
     assert incident.stage == Stage.NEEDS_HUMAN.value
 
