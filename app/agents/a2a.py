@@ -200,9 +200,9 @@ async def analyse_with_agent(
             data = parse_answer(content)
         except _Retry as exc:
             exchange.errors.append(str(exc))
-            await asyncio.sleep(
-                min(config.max_backoff_seconds, config.backoff_seconds * 2.0 ** (exchange.attempts - 1))
-            )
+            if exchange.attempts < config.max_attempts:
+                backoff = config.backoff_seconds * 2.0 ** (exchange.attempts - 1)
+                await asyncio.sleep(min(config.max_backoff_seconds, backoff))
             continue
         except InvalidAnswer as exc:
             exchange.invalid.append(str(exc))

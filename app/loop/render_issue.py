@@ -50,6 +50,18 @@ def _name(text: str) -> str:
     return _NAME_RE.sub("", text)[:253] or "?"
 
 
+def analysed_by(verdict: Verdict) -> str:
+    """Who wrote the analysis, in words, and whether a configured A2A agent failed first."""
+    kind, _, name = verdict.source.partition(":")
+    who = {
+        "a2a": f"the A2A agent {code_span(name, 60)}",
+        "llm": f"the LLM {code_span(name, 60)}",
+    }.get(kind, "Fixloop's offline analyser")
+    if verdict.audit.get("a2a_failed"):
+        who += " (the A2A agent gave no usable answer)"
+    return who
+
+
 def _analysis(verdict: Verdict) -> str:
     paragraphs = [p for p in verdict.summary.split("\n\n") if p.strip()][:5]
     summary = "\n\n".join(safe_inline(p, 1500) for p in paragraphs) or "_No summary._"
@@ -57,7 +69,7 @@ def _analysis(verdict: Verdict) -> str:
     cause = safe_inline(verdict.root_cause, 3000) or "_Not determined._"
     return (
         f"## Summary\n\n{summary}\n\n**Root cause** ({about}): {cause}\n\n"
-        "> Written by the analysis from the evidence below: check it before acting on it."
+        f"> Analysed by {analysed_by(verdict)} from the evidence below: check it before acting on it."
     )
 
 
