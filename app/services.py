@@ -19,6 +19,7 @@ from app.jobs import JobRunner
 from app.loop.jobs import job_handlers
 from app.loop.stages import Stage
 from app.loop.timeouts import run_sweeps
+from app.mcp.server import McpServerTask
 from app.metrics import Metrics
 from app.rollouts.kube import KubeClient
 from app.settings import Settings
@@ -89,6 +90,10 @@ async def start_services(settings: Settings, metrics: Metrics) -> Services:
         metrics=metrics,
         worker_prefix=worker_prefix(),
     )
+    if settings.mcp_port is not None:
+        mcp = McpServerTask(services, settings.mcp_port)
+        await mcp.start()
+        services.extras["mcp"] = mcp
     if settings.run_workers:
         services.runner.start()
         services.background.append(asyncio.create_task(run_sweeps(services), name="stage-timeout-sweeps"))
@@ -107,6 +112,9 @@ async def connect_kube(settings: Settings, metrics: Metrics) -> KubeClient | Non
 
 
 async def stop_services(services: Services) -> None:
+    mcp = services.extras.get("mcp")
+    if isinstance(mcp, McpServerTask):
+        await mcp.stop()
     for task in services.background:
         task.cancel()
     for outcome in await asyncio.gather(*services.background, return_exceptions=True):

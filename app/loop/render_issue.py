@@ -17,7 +17,7 @@ from app.loop.markers import attempt_marker, incident_marker
 from app.loop.render_facts import Signature, crashes, error_signatures, failed_metrics
 from app.loop.render_text import cell, code_span, details, fence, safe_block, safe_inline, truncate
 from app.loop.repo_config import RepoConfig
-from app.loop.task import build_agent_task, task_facts
+from app.loop.task import LiveAccess, build_agent_task, task_facts
 
 GITHUB_BODY_LIMIT = 65_536
 MAX_BODY = 60_000  # a margin under GitHub's limit (it may count line ends as two characters)
@@ -200,11 +200,13 @@ def render_issue_body(
     config: RepoConfig,
     links: Sequence[Link] = (),
     attempt: int = 1,
+    live: LiveAccess | None = None,
 ) -> str:
     """The issue body, bounded: drops log samples, then evidence rows; never the marker or the task."""
     head = f"{incident_marker(incident_id)}\n{attempt_marker(attempt)}"
     signatures = error_signatures(evidence)
-    task = build_agent_task(task_facts(evidence, verdict, config, attempt=attempt, signatures=signatures))
+    facts = task_facts(evidence, verdict, config, attempt=attempt, signatures=signatures, live=live)
+    task = build_agent_task(facts)
     analysis = _analysis(verdict)
     samples = _samples(evidence)
     for rows in ROW_STEPS:

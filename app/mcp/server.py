@@ -1,0 +1,172 @@
+"""The incident MCP server: the official ``mcp`` SDK's streamable HTTP app, served by uvicorn on its own
+port (``FIXLOOP_MCP_PORT``) inside the ``serve`` process, beside the aiohttp app.
+
+Why a port of its own: the SDK's transport is an ASGI (Starlette) app with its own lifespan (the session
+manager's task group); bridging it into aiohttp would mean re-implementing its streaming responses.
+uvicorn runs it on the same event loop, sharing the process's store and Kubernetes client; an ingress
+routes ``/mcp`` to that port (``FIXLOOP_MCP_URL`` is what agents are told).
+
+Auth: every HTTP request must carry ``Authorization: Bearer <incident token>`` (``app.mcp.tokens``);
+anything else is answered 401 before the SDK sees it. Each tool reads the token again from the request
+and answers only about that incident: there is no incident argument to forge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import orjson
+import uvicorn
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.types import ToolAnnotations
+
+from app.mcp.tokens import verify_token
+from app.mcp.tools import IncidentReader
+
+if TYPE_CHECKING:
+    from app.services import Services
+
+log = logging.getLogger(__name__)
+
+MCP_PATH = "/mcp"
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+TOOL_NAMES = ("incident_evidence", "canary_logs", "canary_events", "analysis_runs")
+Scope = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
+
+
+def bearer(headers: Any) -> str:
+    value = str(headers.get("authorization", "") if headers else "")
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+class BearerGate:
+    """ASGI middleware: no valid incident token, no MCP (401 with a reason, as RFC 6750 says)."""
+
+    def __init__(self, app: ASGIApp, services: Services) -> None:
+        self.app, self.services = app, services
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        token = bearer(headers)
+        if token and await verify_token(self.services.store, token) is not None:
+            return await self.app(scope, receive, send)
+        reason = (
+            "an incident token is required"
+            if not token
+            else "the token is invalid, expired or its incident ended"
+        )
+        body = orjson.dumps({"error": "unauthorized", "reason": reason})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"www-authenticate", b'Bearer realm="fixloop-mcp", error="invalid_token"'),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+        return None
+
+
+def build_mcp(services: Services) -> MCPServer[Any]:
+    mcp: MCPServer[Any] = MCPServer(
+        "fixloop",
+        instructions="Read-only evidence of one failed canary. The bearer token decides which incident.",
+        log_level="WARNING",
+    )
+
+    async def reader(ctx: Context[Any, Any]) -> IncidentReader:
+        incident_id = await verify_token(services.store, bearer(ctx.headers))
+        incident = await services.store.get_incident(incident_id) if incident_id else None
+        if incident is None:
+            raise ToolError("the incident token is invalid, expired or its incident ended")
+        return IncidentReader(services, incident)
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def incident_evidence(ctx: Context[Any, Any]) -> str:
+        """The incident's analysis and the evidence Fixloop collected: images, crashes, metrics, events."""
+        return (await reader(ctx)).evidence()
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def canary_logs(ctx: Context[Any, Any], tail_lines: int = 200, previous: bool = False) -> str:
+        """Fresh logs of the canary pods (the failing revision), redacted; previous: crashed instances."""
+        return await (await reader(ctx)).canary_logs(tail_lines, previous)
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def canary_events(ctx: Context[Any, Any]) -> str:
+        """Fresh Kubernetes Events about the Rollout and its canary pods."""
+        return await (await reader(ctx)).canary_events()
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def analysis_runs(ctx: Context[Any, Any]) -> str:
+        """The canary revision's AnalysisRuns: phase and every metric's measurements."""
+        return await (await reader(ctx)).analysis_runs()
+
+    return mcp
+
+
+def asgi_app(services: Services) -> ASGIApp:
+    public = urlsplit(services.settings.mcp_public_url)
+    hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", public.netloc, f"{public.hostname}:*"]
+    security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts)
+    app = build_mcp(services).streamable_http_app(
+        streamable_http_path=MCP_PATH, stateless_http=True, json_response=True, transport_security=security
+    )
+    return BearerGate(app, services)
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """aiohttp's runner owns SIGTERM/SIGINT; its shutdown stops this server (McpServerTask.stop)."""
+        yield
+
+
+class McpServerTask:
+    """uvicorn serving the MCP app on the running loop; ``port`` is the bound one (0 asks for any)."""
+
+    def __init__(self, services: Services, port: int) -> None:
+        config = uvicorn.Config(
+            asgi_app(services),
+            host="0.0.0.0",  # noqa: S104 - as the aiohttp app: the pod's port, reached through a Service
+            port=port,
+            log_level="warning",
+            lifespan="on",
+        )
+        self.server = _Server(config)
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.server.servers[0].sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self.server.serve(), name="mcp-server")
+        while not self.server.started:  # uvicorn sets a flag, not an event
+            if self.task.done():
+                await self.task  # raises why it could not start (port in use)
+                raise RuntimeError("the MCP server stopped while starting")
+            await asyncio.sleep(0.02)
+        log.info("MCP server listening on port %s", self.port)
+
+    async def stop(self) -> None:
+        if self.task is None:
+            return
+        self.server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(self.task, timeout=10)
