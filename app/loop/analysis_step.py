@@ -81,8 +81,10 @@ async def analyse_evidence(
             verdict = await analyse_with_agent(evidence, config=a2a, extra_prompt=config.extra_prompt)
         except AgentFailure as exc:
             log.warning("A2A agent %s failed, falling back: %s", urlsplit(url).netloc, exc)
+            services.metrics.a2a_calls.labels(outcome="failed").inc()
             notes |= {"a2a_failed": str(exc), "a2a": exc.audit}
         else:
+            services.metrics.a2a_calls.labels(outcome="ok").inc()
             return replace(verdict, audit={**verdict.audit, **notes})
     verdict = await analyse(
         evidence,

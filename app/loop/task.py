@@ -191,8 +191,9 @@ def _live(live: LiveAccess) -> str:
     tools = ", ".join(code_span(name) for name in MCP_TOOLS)
     return (
         f"Fixloop serves read-only, redacted tools about this incident ({tools}) over MCP (streamable "
-        f"HTTP) at {code_span(live.url, 300)}. Send the header `Authorization: Bearer <token>` with this "
-        "token; it opens this incident only, and stops working when the incident ends:\n\n"
+        f"HTTP) at {code_span(live.url, 300)}. Pass this token as each tool's `token` argument, or send it "
+        "as the header `Authorization: Bearer <token>`; it opens this incident only, and stops working "
+        "when the incident ends:\n\n"
         + fence(live.token)  # our own token, of a fixed alphabet: nothing to neutralise
     )
 

@@ -6,9 +6,16 @@ manager's task group); bridging it into aiohttp would mean re-implementing its s
 uvicorn runs it on the same event loop, sharing the process's store and Kubernetes client; an ingress
 routes ``/mcp`` to that port (``FIXLOOP_MCP_URL`` is what agents are told).
 
-Auth: every HTTP request must carry ``Authorization: Bearer <incident token>`` (``app.mcp.tokens``);
-anything else is answered 401 before the SDK sees it. Each tool reads the token again from the request
-and answers only about that incident: there is no incident argument to forge.
+Auth, by the incident token of ``app.mcp.tokens``, in one of two places:
+
+- ``Authorization: Bearer <token>``: a request whose header carries anything but a valid token is
+  answered 401 before the SDK sees it;
+- the tools' ``token`` argument, for clients whose MCP configuration is static (the Copilot coding
+  agent's is one per repository, so it cannot hold a per-incident header): without the header, the
+  session opens and lists its tools, and each tool call must name a valid token.
+
+Each tool decides its incident from the token alone (the header's, when there is one; an argument that
+names another incident is refused): there is no incident argument to forge.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ MCP_PATH = "/mcp"
 READ_ONLY = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
-TOOL_NAMES = ("incident_evidence", "canary_logs", "canary_events", "analysis_runs")
+REFUSED = "the incident token is missing, invalid or expired, or its incident has ended"
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 
@@ -60,14 +67,12 @@ class BearerGate:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        if "authorization" not in headers:  # the tools then need their token argument
+            return await self.app(scope, receive, send)
         token = bearer(headers)
         if token and await verify_token(self.services.store, token) is not None:
             return await self.app(scope, receive, send)
-        reason = (
-            "an incident token is required"
-            if not token
-            else "the token is invalid, expired or its incident ended"
-        )
+        reason = "the token is malformed, invalid or expired, or its incident has ended"
         body = orjson.dumps({"error": "unauthorized", "reason": reason})
         await send(
             {
@@ -86,36 +91,55 @@ class BearerGate:
 def build_mcp(services: Services) -> MCPServer[Any]:
     mcp: MCPServer[Any] = MCPServer(
         "fixloop",
-        instructions="Read-only evidence of one failed canary. The bearer token decides which incident.",
+        instructions=(
+            "Read-only evidence of one failed canary. The incident token (Authorization header, or each "
+            "tool's token argument) decides which incident."
+        ),
         log_level="WARNING",
     )
 
-    async def reader(ctx: Context[Any, Any]) -> IncidentReader:
-        incident_id = await verify_token(services.store, bearer(ctx.headers))
+    async def reader(tool: str, ctx: Context[Any, Any], token: str) -> IncidentReader:
+        header = bearer(ctx.headers)
+        incident_id = await verify_token(services.store, header or token)
+        if (
+            incident_id is not None
+            and header
+            and token
+            and await verify_token(services.store, token) != incident_id
+        ):
+            incident_id = None  # the argument names another incident than the header
         incident = await services.store.get_incident(incident_id) if incident_id else None
         if incident is None:
-            raise ToolError("the incident token is invalid, expired or its incident ended")
+            services.metrics.mcp_calls.labels(tool=tool, outcome="refused").inc()
+            raise ToolError(REFUSED)
+        services.metrics.mcp_calls.labels(tool=tool, outcome="ok").inc()
         return IncidentReader(services, incident)
 
     @mcp.tool(annotations=READ_ONLY)
-    async def incident_evidence(ctx: Context[Any, Any]) -> str:
-        """The incident's analysis and the evidence Fixloop collected: images, crashes, metrics, events."""
-        return (await reader(ctx)).evidence()
+    async def incident_evidence(ctx: Context[Any, Any], token: str = "") -> str:
+        """The incident's analysis and the evidence Fixloop collected: images, crashes, metrics, events.
+        token: the incident token from the issue's task, unless the Authorization header carries it."""
+        return (await reader("incident_evidence", ctx, token)).evidence()
 
     @mcp.tool(annotations=READ_ONLY)
-    async def canary_logs(ctx: Context[Any, Any], tail_lines: int = 200, previous: bool = False) -> str:
-        """Fresh logs of the canary pods (the failing revision), redacted; previous: crashed instances."""
-        return await (await reader(ctx)).canary_logs(tail_lines, previous)
+    async def canary_logs(
+        ctx: Context[Any, Any], token: str = "", tail_lines: int = 200, previous: bool = False
+    ) -> str:
+        """Fresh logs of the canary pods (the failing revision), redacted; previous: crashed instances.
+        token: the incident token from the issue's task, unless the Authorization header carries it."""
+        return await (await reader("canary_logs", ctx, token)).canary_logs(tail_lines, previous)
 
     @mcp.tool(annotations=READ_ONLY)
-    async def canary_events(ctx: Context[Any, Any]) -> str:
-        """Fresh Kubernetes Events about the Rollout and its canary pods."""
-        return await (await reader(ctx)).canary_events()
+    async def canary_events(ctx: Context[Any, Any], token: str = "") -> str:
+        """Fresh Kubernetes Events about the Rollout and its canary pods.
+        token: the incident token from the issue's task, unless the Authorization header carries it."""
+        return await (await reader("canary_events", ctx, token)).canary_events()
 
     @mcp.tool(annotations=READ_ONLY)
-    async def analysis_runs(ctx: Context[Any, Any]) -> str:
-        """The canary revision's AnalysisRuns: phase and every metric's measurements."""
-        return await (await reader(ctx)).analysis_runs()
+    async def analysis_runs(ctx: Context[Any, Any], token: str = "") -> str:
+        """The canary revision's AnalysisRuns: phase and every metric's measurements.
+        token: the incident token from the issue's task, unless the Authorization header carries it."""
+        return await (await reader("analysis_runs", ctx, token)).analysis_runs()
 
     return mcp
 

@@ -55,7 +55,3 @@ async def verify_token(store: Store, token: str) -> int | None:
     if incident is None or Stage(incident.stage) in TERMINAL:
         return None
     return incident_id
-
-
-async def revoke_tokens(store: Store, incident_id: int) -> None:
-    await store.kv_delete(KV_NAMESPACE, str(incident_id))

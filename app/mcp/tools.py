@@ -48,11 +48,16 @@ class IncidentReader:
         return self.state.revision
 
     def evidence(self) -> str:
-        evidence = evidence_from_dict(self.state.evidence or {})
-        verdict = verdict_from_dict(self.state.verdict or {})
+        incident = self.incident
         lines = [
-            f"Incident {self.incident.id}: {self.incident.namespace}/{self.incident.rollout}, "
-            f"stage {self.incident.stage}, attempt {self.incident.attempt}, repository {self.incident.repo}",
+            f"Incident {incident.id}: {incident.namespace}/{incident.rollout}, stage {incident.stage}, "
+            f"attempt {incident.attempt}, repository {incident.repo}",
+        ]
+        if not self.state.evidence:  # not analysed yet
+            return clean("\n".join([*lines, "No evidence collected yet."]))
+        evidence = evidence_from_dict(self.state.evidence)
+        verdict = verdict_from_dict(self.state.verdict or {})
+        lines += [
             f"Analysis ({verdict.source}): {verdict.title}",
             f"Root cause: {verdict.root_cause}",
             "",

@@ -124,11 +124,37 @@ async def test_other_forged_expired_and_ended_tokens_are_refused(app_harness: Ap
     assert await refused(app_harness, forged) == 401, "this incident's secret under another incident's id"
     swapped = ended.replace(f"fxmcp_{other.id}_", "fxmcp_1_")
     assert await refused(app_harness, swapped) == 401, "another incident's secret under this incident's id"
-    assert await refused(app_harness, "") == 401
     short = await mint_token(store, 1, 0.2)  # the TTL restarts with each token minted
     await asyncio.sleep(0.4)
     assert await refused(app_harness, short) == 401, "expired"
     assert await refused(app_harness, token) == 401, "expired with it: one TTL per incident"
+
+
+async def test_without_a_header_each_tool_call_needs_the_token_argument(app_harness: AppHarness) -> None:
+    """The Copilot coding agent's MCP configuration is static: the task's token travels as an argument."""
+    token = await open_incident(app_harness)
+    store = app_harness.services.store
+    other, _ = await store.get_or_create_incident(
+        "other/web/abc",
+        namespace="other",
+        rollout="web",
+        repo=REPO,
+        installation_id=1,
+        stage=Stage.ISSUE_OPEN.value,
+        data={"revision": "abc"},
+    )
+    other_token = await mint_token(store, other.id, 3600)
+    async with client(app_harness, "") as mcp:
+        assert {tool.name for tool in (await mcp.list_tools()).tools} == TOOLS
+        assert "demo/rollouts-demo" in text_of(await mcp.call_tool("incident_evidence", {"token": token}))
+        for bad in ("", "fxmcp_1_" + "A" * 43, token[:-1]):
+            answer = await mcp.call_tool("canary_logs", {"token": bad})
+            assert answer.is_error and "rollouts-demo" not in str(answer.content)
+        assert "other/web" in text_of(await mcp.call_tool("incident_evidence", {"token": other_token}))
+    async with client(app_harness, token) as mcp:
+        mixed = await mcp.call_tool("incident_evidence", {"token": other_token})
+        assert mixed.is_error, "an argument naming another incident than the header is refused"
+        assert "other/web" not in str(mixed.content) and "demo/rollouts-demo" not in str(mixed.content)
 
 
 async def test_the_token_stops_when_the_incident_ends(app_harness: AppHarness) -> None:
