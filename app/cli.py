@@ -122,7 +122,7 @@ async def _cluster(
 
 async def run_worker(settings: Settings) -> None:
     """The job workers without the HTTP server, until SIGTERM or SIGINT; then drain and stop."""
-    services = await start_services(settings, Metrics())
+    services = await start_services(settings, Metrics(), serve_mcp=False)  # `serve` serves MCP
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

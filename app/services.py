@@ -67,8 +67,9 @@ def worker_prefix() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-async def start_services(settings: Settings, metrics: Metrics) -> Services:
-    """Everything the process needs; the job workers only when ``settings.run_workers``."""
+async def start_services(settings: Settings, metrics: Metrics, *, serve_mcp: bool = True) -> Services:
+    """Everything the process needs; the job workers only when ``settings.run_workers``; the MCP server
+    when ``FIXLOOP_MCP_PORT`` is set and ``serve_mcp`` (a `worker` process mints tokens, `serve` serves)."""
     store = await open_store(settings.database_url)
     session = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
     services = Services(
@@ -90,7 +91,7 @@ async def start_services(settings: Settings, metrics: Metrics) -> Services:
         metrics=metrics,
         worker_prefix=worker_prefix(),
     )
-    if settings.mcp_port is not None:
+    if settings.mcp_port is not None and serve_mcp:
         mcp = McpServerTask(services, settings.mcp_port)
         await mcp.start()
         services.extras["mcp"] = mcp

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -34,6 +35,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import ToolAnnotations
 
+from app.errors import ConfigError
 from app.mcp.tokens import verify_token
 from app.mcp.tools import IncidentReader
 
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MCP_PATH = "/mcp"
+STOP_TIMEOUT = 10.0  # seconds for open MCP requests to finish at shutdown
 READ_ONLY = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
@@ -162,28 +165,49 @@ class _Server(uvicorn.Server):
 
 
 class McpServerTask:
-    """uvicorn serving the MCP app on the running loop; ``port`` is the bound one (0 asks for any)."""
+    """uvicorn serving the MCP app on the running loop; ``port`` is the bound one (0 asks for any).
+
+    The socket is bound here, not by uvicorn: uvicorn answers a port in use with ``sys.exit``, which
+    inside a task would stop the whole event loop, the aiohttp app with it.
+    """
 
     def __init__(self, services: Services, port: int) -> None:
-        config = uvicorn.Config(
-            asgi_app(services),
-            host="0.0.0.0",  # noqa: S104 - as the aiohttp app: the pod's port, reached through a Service
-            port=port,
-            log_level="warning",
-            lifespan="on",
-        )
+        config = uvicorn.Config(asgi_app(services), log_level="warning", lifespan="on")
         self.server = _Server(config)
+        self.requested = port
+        self.sock: socket.socket | None = None
         self.task: asyncio.Task[None] | None = None
 
     @property
     def port(self) -> int:
-        return int(self.server.servers[0].sockets[0].getsockname()[1])
+        assert self.sock is not None
+        return int(self.sock.getsockname()[1])
+
+    def _bind(self) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("0.0.0.0", self.requested))  # noqa: S104 - as the aiohttp app: the pod's port
+        except OSError as exc:
+            sock.close()
+            raise ConfigError(
+                f"FIXLOOP_MCP_PORT: cannot listen on {self.requested}: {exc.strerror}"
+            ) from None
+        return sock
+
+    async def _serve(self, sock: socket.socket) -> None:
+        try:
+            await self.server.serve(sockets=[sock])
+        except SystemExit as exc:  # uvicorn's way to fail its startup: kept inside this task
+            raise RuntimeError(f"the MCP server failed to start (uvicorn exit {exc.code})") from None
 
     async def start(self) -> None:
-        self.task = asyncio.create_task(self.server.serve(), name="mcp-server")
+        """Serving once this returns; ConfigError naming FIXLOOP_MCP_PORT when it cannot listen."""
+        self.sock = self._bind()
+        self.task = asyncio.create_task(self._serve(self.sock), name="mcp-server")
         while not self.server.started:  # uvicorn sets a flag, not an event
             if self.task.done():
-                await self.task  # raises why it could not start (port in use)
+                await self.task  # raises why it stopped
                 raise RuntimeError("the MCP server stopped while starting")
             await asyncio.sleep(0.02)
         log.info("MCP server listening on port %s", self.port)
@@ -192,5 +216,9 @@ class McpServerTask:
         if self.task is None:
             return
         self.server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(self.task, timeout=10)
+        try:
+            await asyncio.wait_for(self.task, timeout=STOP_TIMEOUT)  # cancels it past the timeout
+        except (asyncio.CancelledError, TimeoutError, RuntimeError) as exc:
+            log.warning("MCP server stopped uncleanly: %s", type(exc).__name__)
+        if self.sock is not None:
+            self.sock.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 from typing import Any
 
 import httpx2
@@ -13,7 +14,9 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from app.errors import ConfigError
 from app.loop.stages import Stage
+from app.mcp.server import McpServerTask
 from app.mcp.tokens import mint_token
 from tests.analysis.secret_corpus import planted
 from tests.harness import AppHarness
@@ -166,3 +169,14 @@ async def test_the_token_stops_when_the_incident_ends(app_harness: AppHarness) -
     assert incident is not None
     await store.update_incident(1, expected_version=incident.version, stage=Stage.IGNORED.value)
     assert await refused(app_harness, token) == 401
+
+
+async def test_a_port_in_use_is_a_config_error_naming_the_variable(app_harness: AppHarness) -> None:
+    busy = socket.socket()
+    busy.bind(("0.0.0.0", 0))
+    busy.listen()
+    try:
+        with pytest.raises(ConfigError, match="FIXLOOP_MCP_PORT"):
+            await McpServerTask(app_harness.services, busy.getsockname()[1]).start()
+    finally:
+        busy.close()
