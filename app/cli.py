@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.agents.a2a import AgentFailure, read_agent_card
 from app.analysis.llm import LLMConfig, analyse
 from app.loop.render_issue import issue_title, render_issue_body
 from app.loop.repo_config import ConfigResult, parse_repo_config, problem_line
@@ -49,6 +50,14 @@ async def check_config(settings: Settings) -> int:
         ),
     ]
     print(f"info LLM: {'model ' + settings.llm_model if settings.llm_enabled else 'none (offline analyser)'}")
+    if settings.a2a_url:
+        try:
+            name = await read_agent_card(settings.a2a_url)
+            results.append(_line(True, "FIXLOOP_A2A_URL", f"agent card of {name!r} read"))
+        except AgentFailure as exc:
+            results.append(_line(False, "FIXLOOP_A2A_URL", f"{exc} (incidents would fall back to the LLM)"))
+    mcp = f"port {settings.mcp_port}, agents told {settings.mcp_public_url}" if settings.mcp_port else "off"
+    print(f"info MCP server: {mcp}")
     try:
         store = await open_store(settings.database_url)
         await store.ping()

@@ -149,6 +149,20 @@ def answer_text(event: StreamResponse) -> str:
     return json.dumps(data[-1]) if data else "\n".join(get_text_parts(parts))
 
 
+async def read_agent_card(url: str, timeout_seconds: float = 10.0) -> str:
+    """The agent's label, from its card pinned to its origin (``check-config``); AgentFailure if unusable."""
+    try:
+        async with (
+            asyncio.timeout(timeout_seconds),
+            httpx.AsyncClient(timeout=timeout_seconds, follow_redirects=False) as http,
+        ):
+            card = await A2ACardResolver(http, url).get_agent_card()
+    except (TimeoutError, A2AError, httpx.HTTPError) as exc:
+        raise AgentFailure(f"agent card unreadable: {redact(str(exc))[:200]}", {}) from None
+    pin_interfaces(card, url)
+    return agent_label(card)
+
+
 async def _exchange_once(config: A2AConfig, request: SendMessageRequest, exchange: _Exchange) -> str:
     timeout = httpx.Timeout(config.timeout_seconds, connect=min(10.0, config.timeout_seconds))
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
+from app.cli import check_config
 from app.errors import ConfigError
 from app.loop.analysis_step import a2a_url_for
 from app.loop.repo_config import AnalysisConfig, parse_repo_config
 from app.settings import Settings
+from tests.fakes.a2a_agent import FakeA2AAgent
 
 
 def test_settings_read_the_agent_and_mcp_variables() -> None:
@@ -79,3 +82,22 @@ def test_a_repository_agent_needs_an_allowed_host() -> None:
     assert url == "https://ops.example.com" and ignored and "FIXLOOP_A2A_ALLOWED_HOSTS" in ignored
     nothing = _Services(Settings())
     assert a2a_url_for(nothing, parse_repo_config(None).config) == ("", None)  # type: ignore[arg-type]
+
+
+async def test_check_config_reads_the_agent_card(
+    fake_a2a: FakeA2AAgent, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {
+        "GITHUB_WEBHOOK_SECRET": "s",
+        "FIXLOOP_NOTIFY_TOKEN": "t",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
+        "FIXLOOP_A2A_URL": fake_a2a.url,
+        "FIXLOOP_MCP_PORT": "8090",
+    }
+    await check_config(Settings.from_env(env))
+    out = capsys.readouterr().out
+    assert "ok   FIXLOOP_A2A_URL: agent card of 'Canary Doctor' read" in out
+    assert "info MCP server: port 8090" in out
+    await fake_a2a.down()
+    assert await check_config(Settings.from_env(env)) == 1
+    assert "FAIL FIXLOOP_A2A_URL: agent card unreadable" in capsys.readouterr().out
