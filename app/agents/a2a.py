@@ -103,9 +103,18 @@ def agent_label(card: AgentCard) -> str:
     return name or "unnamed agent"
 
 
-def _origin(url: str) -> tuple[str, str]:
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the default port made explicit: ``https://a`` is ``https://a:443``."""
     parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:  # a port that is not a number: matches nothing
+        return scheme, "", -1
+    return scheme, (parts.hostname or "").lower(), port
 
 
 def pin_interfaces(card: AgentCard, url: str) -> None:

@@ -8,8 +8,9 @@ import time
 from dataclasses import replace
 
 import pytest
+from a2a.types.a2a_pb2 import AgentCard, AgentInterface
 
-from app.agents.a2a import A2AConfig, AgentFailure, analyse_with_agent
+from app.agents.a2a import A2AConfig, AgentFailure, analyse_with_agent, pin_interfaces
 from app.analysis.evidence import LogChunk, Side
 from app.analysis.verdict import Classification
 from tests.analysis.demo import demo_evidence
@@ -126,3 +127,19 @@ async def test_no_planted_secret_reaches_the_agent(fake_a2a: FakeA2AAgent) -> No
     secrets = [s for case in cases for s in case.secrets]
     assert len(secrets) >= 100
     assert [s for s in secrets if s in fake_a2a.received[0]] == []
+
+
+def test_the_origin_pin_normalises_default_ports_and_refuses_the_rest() -> None:
+    def card(*urls: str) -> AgentCard:
+        return AgentCard(
+            name="x", supported_interfaces=[AgentInterface(protocol_binding="JSONRPC", url=u) for u in urls]
+        )
+
+    pinned = card(
+        "https://Agent.example.com:443/rpc", "https://evil.example.com/rpc", "http://agent.example.com/rpc"
+    )
+    pin_interfaces(pinned, "https://agent.example.com")
+    assert [i.url for i in pinned.supported_interfaces] == ["https://Agent.example.com:443/rpc"]
+    for urls in (("https://agent.example.com:8443/",), ("https://agent.example.com:x/",), ()):
+        with pytest.raises(AgentFailure, match="own origin"):
+            pin_interfaces(card(*urls), "https://agent.example.com")
