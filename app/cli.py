@@ -9,7 +9,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.agents.a2a import AgentFailure, read_agent_card
 from app.analysis.llm import LLMConfig, analyse
 from app.loop.render_issue import issue_title, render_issue_body
 from app.loop.repo_config import ConfigResult, parse_repo_config, problem_line
@@ -51,6 +50,8 @@ async def check_config(settings: Settings) -> int:
     ]
     print(f"info LLM: {'model ' + settings.llm_model if settings.llm_enabled else 'none (offline analyser)'}")
     if settings.a2a_url:
+        from app.agents.a2a import AgentFailure, read_agent_card  # noqa: PLC0415 - ~1 s of imports
+
         try:
             name = await read_agent_card(settings.a2a_url)
             results.append(_line(True, "FIXLOOP_A2A_URL", f"agent card of {name!r} read"))

@@ -19,7 +19,6 @@ from app.jobs import JobRunner
 from app.loop.jobs import job_handlers
 from app.loop.stages import Stage
 from app.loop.timeouts import run_sweeps
-from app.mcp.server import McpServerTask
 from app.metrics import Metrics
 from app.rollouts.kube import KubeClient
 from app.settings import Settings
@@ -92,6 +91,10 @@ async def start_services(settings: Settings, metrics: Metrics, *, serve_mcp: boo
         worker_prefix=worker_prefix(),
     )
     if settings.mcp_port is not None and serve_mcp:
+        # The mcp SDK (starlette, uvicorn, pydantic models) costs ~1 s of imports: only a process that
+        # serves MCP pays it, not every restart of every worker.
+        from app.mcp.server import McpServerTask  # noqa: PLC0415
+
         mcp = McpServerTask(services, settings.mcp_port)
         await mcp.start()
         services.extras["mcp"] = mcp
@@ -113,8 +116,8 @@ async def connect_kube(settings: Settings, metrics: Metrics) -> KubeClient | Non
 
 
 async def stop_services(services: Services) -> None:
-    mcp = services.extras.get("mcp")
-    if isinstance(mcp, McpServerTask):
+    mcp = services.extras.pop("mcp", None)
+    if mcp is not None:
         await mcp.stop()
     for task in services.background:
         task.cancel()

@@ -7,7 +7,6 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from app.agents.a2a import A2AConfig, AgentFailure, analyse_with_agent
 from app.analysis.evidence import Evidence
 from app.analysis.llm import analyse
 from app.analysis.verdict import Verdict
@@ -72,6 +71,9 @@ async def analyse_evidence(
     url, ignored = a2a_url_for(services, config)
     notes: dict[str, Any] = {"a2a_ignored": ignored} if ignored else {}
     if url:
+        # a2a-sdk (protobuf, google-api-core, httpx) costs ~1 s of imports: paid once agent mode is used.
+        from app.agents.a2a import A2AConfig, AgentFailure, analyse_with_agent  # noqa: PLC0415
+
         a2a = A2AConfig(
             url=url,
             timeout_seconds=services.settings.a2a_timeout_seconds,
