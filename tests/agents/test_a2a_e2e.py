@@ -7,6 +7,7 @@ import pytest
 
 from tests.fakes.a2a_agent import FakeA2AAgent
 from tests.fakes.llm import FakeLLM
+from tests.figures import FigureRecorder
 from tests.harness import AppHarness
 from tests.loop_e2e.test_failure_to_issue import REPO, demo_notification, seed
 
@@ -44,7 +45,7 @@ async def failure_to_issue(app_harness: AppHarness) -> tuple[str, str]:
 
 
 async def test_the_a2a_agent_analyses_and_its_title_is_sanitised(
-    app_harness: AppHarness, fake_a2a: FakeA2AAgent, fake_llm: FakeLLM
+    app_harness: AppHarness, fake_a2a: FakeA2AAgent, fake_llm: FakeLLM, figures: FigureRecorder
 ) -> None:
     fake_a2a.script(VERDICT)
     title, body = await failure_to_issue(app_harness)
@@ -57,6 +58,9 @@ async def test_the_a2a_agent_analyses_and_its_title_is_sanitised(
     assert fake_llm.requests == [], "the A2A agent answered: the inline LLM is not asked"
     [audit] = [a for a in await app_harness.services.store.list_audit(1) if a.kind == "analysis"]
     assert audit.detail["source"] == "a2a:Canary Doctor" and audit.detail["analyser"] == "a2a"
+    figures.record(
+        "agents", "A2A analysis on loopback: card + message + answer (ms)", audit.detail["latency_ms"]
+    )
 
 
 async def test_the_a2a_agent_down_falls_back_to_the_llm(

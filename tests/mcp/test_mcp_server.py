@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import statistics
+import time
 from typing import Any
 
 import httpx2
@@ -19,6 +21,7 @@ from app.loop.stages import Stage
 from app.mcp.server import McpServerTask
 from app.mcp.tokens import mint_token
 from tests.analysis.secret_corpus import planted
+from tests.figures import FigureRecorder
 from tests.harness import AppHarness
 from tests.loop_e2e.test_failure_to_issue import REPO, demo_notification, seed
 from tests.loop_e2e.test_llm_and_gate import CANARY_PODS
@@ -58,7 +61,9 @@ async def open_incident(app_harness: AppHarness) -> str:
     return found[0]
 
 
-async def test_the_task_token_lists_and_calls_the_tools(app_harness: AppHarness) -> None:
+async def test_the_task_token_lists_and_calls_the_tools(
+    app_harness: AppHarness, figures: FigureRecorder
+) -> None:
     token = await open_incident(app_harness)
     assert app_harness.kube is not None
     fresh = ["2026-03-02T10:09:00Z fresh line after the issue: cache warmed"]
@@ -75,6 +80,16 @@ async def test_the_task_token_lists_and_calls_the_tools(app_harness: AppHarness)
         events = text_of(await mcp.call_tool("canary_events", {}))
         runs = text_of(await mcp.call_tool("analysis_runs", {}))
         assert events and "AnalysisRun" in runs
+        took = []
+        for _ in range(10):
+            started = time.perf_counter()
+            text_of(await mcp.call_tool("canary_logs", {"tail_lines": 200}))
+            took.append((time.perf_counter() - started) * 1000)
+    figures.record(
+        "mcp",
+        "canary_logs call, 3 pods, fresh logs read and redacted (median ms)",
+        round(statistics.median(took)),
+    )
 
 
 async def test_no_planted_secret_reaches_the_mcp_client(app_harness: AppHarness) -> None:
