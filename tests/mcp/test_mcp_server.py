@@ -195,3 +195,15 @@ async def test_a_port_in_use_is_a_config_error_naming_the_variable(app_harness: 
             await McpServerTask(app_harness.services, busy.getsockname()[1]).start()
     finally:
         busy.close()
+
+
+async def test_a_foreign_host_header_is_refused_even_with_the_token(app_harness: AppHarness) -> None:
+    token = await open_incident(app_harness)
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    headers = {"Accept": "application/json, text/event-stream", "Authorization": f"Bearer {token}"}
+    async with httpx2.AsyncClient() as http:
+        foreign = await http.post(
+            mcp_url(app_harness), json=body, headers={**headers, "Host": "evil.example"}
+        )
+        assert foreign.status_code in (400, 403, 421), foreign.status_code
+        assert "demo" not in foreign.text
