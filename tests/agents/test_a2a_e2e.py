@@ -54,6 +54,7 @@ async def test_the_a2a_agent_analyses_and_its_title_is_sanitised(
     assert "main.pickColor reads colors[0]" in body
     assert "@copilot please" not in body, "mentions in the agent's text are neutralised"
     assert "Analysed by the A2A agent `Canary Doctor`" in body
+    assert "fxmcp_" not in body and "Live evidence" not in body, "no MCP server configured: no token"
     assert len(fake_a2a.received) == 1 and "<<<EVIDENCE" in fake_a2a.received[0]
     assert fake_llm.requests == [], "the A2A agent answered: the inline LLM is not asked"
     [audit] = [a for a in await app_harness.services.store.list_audit(1) if a.kind == "analysis"]
