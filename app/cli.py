@@ -49,6 +49,16 @@ async def check_config(settings: Settings) -> int:
         ),
     ]
     print(f"info LLM: {'model ' + settings.llm_model if settings.llm_enabled else 'none (offline analyser)'}")
+    if settings.a2a_url:
+        from app.agents.a2a import AgentFailure, read_agent_card  # noqa: PLC0415 - ~1 s of imports
+
+        try:
+            name = await read_agent_card(settings.a2a_url)
+            results.append(_line(True, "FIXLOOP_A2A_URL", f"agent card of {name!r} read"))
+        except AgentFailure as exc:
+            results.append(_line(False, "FIXLOOP_A2A_URL", f"{exc} (incidents would fall back to the LLM)"))
+    mcp = f"port {settings.mcp_port}, agents told {settings.mcp_public_url}" if settings.mcp_port else "off"
+    print(f"info MCP server: {mcp}")
     try:
         store = await open_store(settings.database_url)
         await store.ping()
@@ -122,7 +132,7 @@ async def _cluster(
 
 async def run_worker(settings: Settings) -> None:
     """The job workers without the HTTP server, until SIGTERM or SIGINT; then drain and stop."""
-    services = await start_services(settings, Metrics())
+    services = await start_services(settings, Metrics(), serve_mcp=False)  # `serve` serves MCP
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -50,6 +50,12 @@ class Metrics:
         )
         self.llm_calls = Counter("fixloop_llm_calls", "LLM calls by outcome", ["outcome"], registry=r)
         self.llm_tokens = Counter("fixloop_llm_tokens", "LLM tokens used", ["direction"], registry=r)
+        self.a2a_calls = Counter(
+            "fixloop_a2a_calls", "A2A agent analyses by outcome", ["outcome"], registry=r
+        )
+        self.mcp_calls = Counter(
+            "fixloop_mcp_calls", "MCP tool calls by tool and outcome", ["tool", "outcome"], registry=r
+        )
         self.notifications = Counter(
             "fixloop_rollout_notifications",
             "Argo Rollouts notifications by event and outcome",

@@ -66,8 +66,9 @@ def worker_prefix() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-async def start_services(settings: Settings, metrics: Metrics) -> Services:
-    """Everything the process needs; the job workers only when ``settings.run_workers``."""
+async def start_services(settings: Settings, metrics: Metrics, *, serve_mcp: bool = True) -> Services:
+    """Everything the process needs; the job workers only when ``settings.run_workers``; the MCP server
+    when ``FIXLOOP_MCP_PORT`` is set and ``serve_mcp`` (a `worker` process mints tokens, `serve` serves)."""
     store = await open_store(settings.database_url)
     session = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
     services = Services(
@@ -89,6 +90,14 @@ async def start_services(settings: Settings, metrics: Metrics) -> Services:
         metrics=metrics,
         worker_prefix=worker_prefix(),
     )
+    if settings.mcp_port is not None and serve_mcp:
+        # The mcp SDK (starlette, uvicorn, pydantic models) costs ~1 s of imports: only a process that
+        # serves MCP pays it, not every restart of every worker.
+        from app.mcp.server import McpServerTask  # noqa: PLC0415
+
+        mcp = McpServerTask(services, settings.mcp_port)
+        await mcp.start()
+        services.extras["mcp"] = mcp
     if settings.run_workers:
         services.runner.start()
         services.background.append(asyncio.create_task(run_sweeps(services), name="stage-timeout-sweeps"))
@@ -107,6 +116,9 @@ async def connect_kube(settings: Settings, metrics: Metrics) -> KubeClient | Non
 
 
 async def stop_services(services: Services) -> None:
+    mcp = services.extras.pop("mcp", None)
+    if mcp is not None:
+        await mcp.stop()
     for task in services.background:
         task.cancel()
     for outcome in await asyncio.gather(*services.background, return_exceptions=True):

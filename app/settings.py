@@ -80,6 +80,17 @@ class Settings:
     max_pods_per_side: int = 5
     log_tail_lines: int = 2000
     github_timeout_seconds: float = 10.0
+    # Agent mode (app/agents/a2a.py) and the incident MCP server (app/mcp/).
+    a2a_url: str = ""  # an A2A agent that analyses every incident; empty: the inline LLM / offline
+    a2a_timeout_seconds: float = 120.0
+    a2a_allowed_hosts: tuple[str, ...] = ()  # hosts a repository's `analysis.a2a_url` may name
+    mcp_port: int | None = None  # None: no MCP server; 0: any free port (tests)
+    mcp_url: str = ""  # the MCP endpoint agents are told to use; empty: $FIXLOOP_PUBLIC_URL/mcp
+    mcp_token_hours: float = 168.0  # an incident's MCP token lasts at most this long
+
+    @property
+    def mcp_public_url(self) -> str:
+        return self.mcp_url or f"{self.public_url}/mcp"
 
     @property
     def llm_enabled(self) -> bool:
@@ -126,6 +137,12 @@ class Settings:
             max_pods_per_side=reader.get("FIXLOOP_MAX_PODS_PER_SIDE", 5, _positive_int),
             log_tail_lines=reader.get("FIXLOOP_LOG_TAIL_LINES", 2000, _positive_int),
             github_timeout_seconds=reader.get("FIXLOOP_GITHUB_TIMEOUT", 10.0, _positive_float),
+            a2a_url=reader.get("FIXLOOP_A2A_URL", "", _url),
+            a2a_timeout_seconds=reader.get("FIXLOOP_A2A_TIMEOUT", 120.0, _positive_float),
+            a2a_allowed_hosts=reader.get("FIXLOOP_A2A_ALLOWED_HOSTS", (), _hosts),
+            mcp_port=reader.get("FIXLOOP_MCP_PORT", None, _mcp_port),
+            mcp_url=reader.get("FIXLOOP_MCP_URL", "", _url),
+            mcp_token_hours=reader.get("FIXLOOP_MCP_TOKEN_HOURS", 168.0, _positive_float),
         )
         if settings.github_private_key and not settings.github_app_id:
             raise ConfigError("GITHUB_APP_ID: required when a private key is set")
@@ -201,6 +218,18 @@ def _url(raw: str) -> str:
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ValueError(f"must be an http(s) URL, got {raw!r}")
     return raw.rstrip("/")
+
+
+def _hosts(raw: str) -> tuple[str, ...]:
+    hosts = tuple(h.strip().lower() for h in raw.split(",") if h.strip())
+    if not all(h.replace(".", "").replace("-", "").replace(":", "").isalnum() for h in hosts):
+        raise ValueError(f"must be a comma-separated list of host names, got {raw!r}")
+    return hosts
+
+
+def _mcp_port(raw: str) -> int | None:
+    """A port for the MCP server; 0 picks a free one (tests)."""
+    return 0 if raw.strip() == "0" else _port(raw)
 
 
 def _database_url(raw: str) -> str:

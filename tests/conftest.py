@@ -6,6 +6,7 @@ pytest_plugins = [
     "tests.fakes.github",
     "tests.fakes.kube",
     "tests.fakes.llm",
+    "tests.fakes.a2a_agent",
     "tests.store.fixtures",
     "tests.harness",
     "tests.figures",

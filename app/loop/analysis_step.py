@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from app.analysis.evidence import Evidence
 from app.analysis.llm import analyse
@@ -45,9 +47,47 @@ async def collect_for(services: Services, view: RolloutView, notification: Notif
     )
 
 
+def a2a_url_for(services: Services, config: RepoConfig) -> tuple[str, str | None]:
+    """The A2A agent to ask (empty: none), and why the repository's own choice was ignored, if it was.
+
+    A repository may name its agent, but only on a host the operator allowed: the URL receives the
+    cluster's (redacted) evidence, and Fixloop must not be pointed at arbitrary or internal addresses.
+    """
+    settings = services.settings
+    wanted = config.analysis.a2a_url
+    if not wanted:
+        return settings.a2a_url, None
+    host = (urlsplit(wanted).hostname or "").lower()
+    if host in settings.a2a_allowed_hosts:
+        return wanted, None
+    return settings.a2a_url, f"analysis.a2a_url host {host!r} is not in FIXLOOP_A2A_ALLOWED_HOSTS: ignored"
+
+
 async def analyse_evidence(
     services: Services, evidence: Evidence, config: RepoConfig, state: IncidentState
 ) -> Verdict:
+    """The verdict of the A2A agent when one is configured; else (or when it fails) the inline LLM,
+    then the offline analyser. The audit says what was tried and why it fell back."""
+    url, ignored = a2a_url_for(services, config)
+    notes: dict[str, Any] = {"a2a_ignored": ignored} if ignored else {}
+    if url:
+        # a2a-sdk (protobuf, google-api-core, httpx) costs ~1 s of imports: paid once agent mode is used.
+        from app.agents.a2a import A2AConfig, AgentFailure, analyse_with_agent  # noqa: PLC0415
+
+        a2a = A2AConfig(
+            url=url,
+            timeout_seconds=services.settings.a2a_timeout_seconds,
+            token_budget=services.llm_config.token_budget,
+        )
+        try:
+            verdict = await analyse_with_agent(evidence, config=a2a, extra_prompt=config.extra_prompt)
+        except AgentFailure as exc:
+            log.warning("A2A agent %s failed, falling back: %s", urlsplit(url).netloc, exc)
+            services.metrics.a2a_calls.labels(outcome="failed").inc()
+            notes |= {"a2a_failed": str(exc), "a2a": exc.audit}
+        else:
+            services.metrics.a2a_calls.labels(outcome="ok").inc()
+            return replace(verdict, audit={**verdict.audit, **notes})
     verdict = await analyse(
         evidence,
         settings_like=services.llm_config,
@@ -56,4 +96,4 @@ async def analyse_evidence(
         metrics=services.metrics,
     )
     state.llm_tokens += int(verdict.audit.get("tokens_in", 0)) + int(verdict.audit.get("tokens_out", 0))
-    return verdict
+    return replace(verdict, audit={**verdict.audit, **notes}) if notes else verdict

@@ -29,7 +29,9 @@ from app.loop.reopen import reopen, verified_incident_for
 from app.loop.repo_config import ConfigResult, RepoConfig, render_config_problems
 from app.loop.stages import Stage
 from app.loop.status import refresh_status
+from app.loop.task import LiveAccess
 from app.loop.work import claim_incident, release_incident
+from app.mcp.tokens import mint_token
 from app.rollouts.model import RolloutView, fingerprint
 from app.rollouts.notification import Notification
 from app.store import Incident
@@ -197,6 +199,7 @@ async def open_issue(
             verdict=verdict,
             config=config,
             attempt=incident.attempt,
+            live=await live_access(services, incident.id),
         )
         number = await issue_ops.create_issue(gh, incident.repo, issue_title(verdict, evidence), body, labels)
     state.reach("issue")
@@ -204,6 +207,15 @@ async def open_issue(
         services, incident, Stage.ISSUE_OPEN, f"issue #{number} opened", state, issue_number=number
     )
     return await refresh_status(services, gh, incident, config) if announce else incident
+
+
+async def live_access(services: Services, incident_id: int) -> LiveAccess | None:
+    """The MCP endpoint and a fresh token for the incident's task, when the MCP server runs."""
+    settings = services.settings
+    if settings.mcp_port is None:
+        return None
+    token = await mint_token(services.store, incident_id, settings.mcp_token_hours * 3600)
+    return LiveAccess(settings.mcp_public_url, token)
 
 
 async def note_recurrence(

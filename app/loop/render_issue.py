@@ -18,7 +18,7 @@ from app.loop.render_facts import Signature, crashes, error_signatures, failed_m
 from app.loop.render_samples import render_samples
 from app.loop.render_text import cell, code_span, safe_inline, truncate
 from app.loop.repo_config import RepoConfig
-from app.loop.task import build_agent_task, task_facts
+from app.loop.task import LiveAccess, build_agent_task, task_facts
 
 GITHUB_BODY_LIMIT = 65_536
 MAX_BODY = 60_000  # a margin under GitHub's limit (it may count line ends as two characters)
@@ -49,6 +49,18 @@ def _name(text: str) -> str:
     return _NAME_RE.sub("", text)[:253] or "?"
 
 
+def analysed_by(verdict: Verdict) -> str:
+    """Who wrote the analysis, in words, and whether a configured A2A agent failed first."""
+    kind, _, name = verdict.source.partition(":")
+    who = {
+        "a2a": f"the A2A agent {code_span(name, 60)}",
+        "llm": f"the LLM {code_span(name, 60)}",
+    }.get(kind, "Fixloop's offline analyser")
+    if verdict.audit.get("a2a_failed"):
+        who += " (the A2A agent gave no usable answer)"
+    return who
+
+
 def _analysis(verdict: Verdict) -> str:
     paragraphs = [p for p in verdict.summary.split("\n\n") if p.strip()][:5]
     summary = "\n\n".join(safe_inline(p, 1500) for p in paragraphs) or "_No summary._"
@@ -56,7 +68,7 @@ def _analysis(verdict: Verdict) -> str:
     cause = safe_inline(verdict.root_cause, 3000) or "_Not determined._"
     return (
         f"## Summary\n\n{summary}\n\n**Root cause** ({about}): {cause}\n\n"
-        "> Written by the analysis from the evidence below: check it before acting on it."
+        f"> Analysed by {analysed_by(verdict)} from the evidence below: check it before acting on it."
     )
 
 
@@ -174,11 +186,13 @@ def render_issue_body(
     config: RepoConfig,
     links: Sequence[Link] = (),
     attempt: int = 1,
+    live: LiveAccess | None = None,
 ) -> str:
     """The issue body, bounded: drops log samples, then evidence rows; never the marker or the task."""
     head = f"{incident_marker(incident_id)}\n{attempt_marker(attempt)}"
     signatures = error_signatures(evidence)
-    task = build_agent_task(task_facts(evidence, verdict, config, attempt=attempt, signatures=signatures))
+    facts = task_facts(evidence, verdict, config, attempt=attempt, signatures=signatures, live=live)
+    task = build_agent_task(facts)
     analysis = _analysis(verdict)
     samples = render_samples(evidence, signatures)
     for rows in ROW_STEPS:

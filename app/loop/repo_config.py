@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -57,6 +58,13 @@ class StageTimeouts:
 
 
 @dataclass(frozen=True)
+class AnalysisConfig:
+    """Who analyses: ``a2a_url`` names an A2A agent (https; its host must be in FIXLOOP_A2A_ALLOWED_HOSTS)."""
+
+    a2a_url: str = ""
+
+
+@dataclass(frozen=True)
 class RepoConfig:
     agent: AgentName = AgentName.NONE
     extra_prompt: str = ""
@@ -68,6 +76,7 @@ class RepoConfig:
     assign_humans: tuple[str, ...] = ()
     on_pr_closed: Stage = Stage.NEEDS_HUMAN  # agent_working | needs_human
     stage_timeouts: StageTimeouts = field(default_factory=StageTimeouts)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     keys_set: frozenset[str] = frozenset()  # keys the file set to a valid value (for precedence)
 
     def image_for(self, sha: str) -> str | None:
@@ -165,6 +174,24 @@ def _check_environment(value: object) -> tuple[object, str | None]:
     return value.strip(), None
 
 
+def _check_analysis(value: object) -> tuple[object, str | None]:
+    if not isinstance(value, dict) or set(value) - {"a2a_url"}:
+        return None, "must be a mapping with the key a2a_url"
+    url = value.get("a2a_url")
+    if url is None:
+        return AnalysisConfig(), None
+    parts = urlsplit(url) if isinstance(url, str) and len(url) <= 500 else None
+    if (
+        parts is None
+        or parts.scheme != "https"
+        or not parts.hostname
+        or _CONTROL_RE.search(url)
+        or " " in url
+    ):
+        return None, "a2a_url must be an https URL of an A2A agent"
+    return AnalysisConfig(a2a_url=url.rstrip("/")), None
+
+
 CHECKS: dict[str, Check] = {
     "agent": _enum_check(AgentName),
     "extra_prompt": _check_prompt,
@@ -175,6 +202,7 @@ CHECKS: dict[str, Check] = {
     "environment": _check_environment,
     "assign_humans": _check_humans,
     "on_pr_closed": _enum_check(Stage, (Stage.AGENT_WORKING.value, Stage.NEEDS_HUMAN.value)),
+    "analysis": _check_analysis,
 }
 TIMEOUT_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(StageTimeouts))
 KNOWN_KEYS: tuple[str, ...] = (*CHECKS, "stage_timeouts")

@@ -39,6 +39,17 @@ RULES = (
 
 
 @dataclass(frozen=True)
+class LiveAccess:
+    """Fixloop's MCP endpoint and this incident's token (app.mcp): fresh, redacted evidence on demand."""
+
+    url: str
+    token: str
+
+
+MCP_TOOLS = ("incident_evidence", "canary_logs", "canary_events", "analysis_runs")
+
+
+@dataclass(frozen=True)
 class TaskFacts:
     namespace: str
     rollout: str
@@ -53,6 +64,7 @@ class TaskFacts:
     extra_prompt: str
     attempt: int
     max_attempts: int
+    live: LiveAccess | None = None
 
 
 def valid_path(path: str) -> bool:
@@ -74,6 +86,7 @@ def task_facts(
     *,
     attempt: int = 1,
     signatures: list[Signature] | None = None,
+    live: LiveAccess | None = None,
 ) -> TaskFacts:
     """The facts of the task; ``signatures``: error_signatures(evidence), when the caller has them."""
     found = error_signatures(evidence) if signatures is None else signatures
@@ -92,6 +105,7 @@ def task_facts(
         extra_prompt=config.extra_prompt,
         attempt=attempt,
         max_attempts=config.max_attempts,
+        live=live,
     )
 
 
@@ -173,6 +187,17 @@ def _fixed(facts: TaskFacts) -> str:
     return "\n".join(lines)
 
 
+def _live(live: LiveAccess) -> str:
+    tools = ", ".join(code_span(name) for name in MCP_TOOLS)
+    return (
+        f"Fixloop serves read-only, redacted tools about this incident ({tools}) over MCP (streamable "
+        f"HTTP) at {code_span(live.url, 300)}. Pass this token as each tool's `token` argument, or send it "
+        "as the header `Authorization: Bearer <token>`; it opens this incident only, and stops working "
+        "when the incident ends:\n\n"
+        + fence(live.token)  # our own token, of a fixed alphabet: nothing to neutralise
+    )
+
+
 def build_agent_task(facts: TaskFacts) -> str:
     """The "Task for the agent" section of the issue, as markdown."""
     sections = [
@@ -189,6 +214,8 @@ def build_agent_task(facts: TaskFacts) -> str:
         files = "\n".join(f"- {code_span(path)}" for path in facts.suspected_files)
         sections.append("### Suspected files\nFrom the analysis; check them before trusting them.\n" + files)
     sections += ["### How to reproduce\n" + _reproduce(facts), '### What "fixed" means\n' + _fixed(facts)]
+    if facts.live is not None:
+        sections.append("### Live evidence (MCP)\n" + _live(facts.live))
     sections.append("### Rules\n" + RULES)
     if facts.extra_prompt:
         sections.append(
