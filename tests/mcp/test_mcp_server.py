@@ -67,7 +67,9 @@ async def test_the_task_token_lists_and_calls_the_tools(
     token = await open_incident(app_harness)
     assert app_harness.kube is not None
     fresh = ["2026-03-02T10:09:00Z fresh line after the issue: cache warmed"]
-    app_harness.kube.set_logs("demo", CANARY_PODS[0], "rollouts-demo", fresh)
+    # The container waits in CrashLoopBackOff: like the kubelet, the fake serves its last terminated
+    # instance (the previous log) as the current one, so the fresh crash goes there.
+    app_harness.kube.set_logs("demo", CANARY_PODS[0], "rollouts-demo", fresh, previous=True)
     async with client(app_harness, token) as mcp:
         tools = await mcp.list_tools()
         assert {tool.name for tool in tools.tools} == TOOLS
