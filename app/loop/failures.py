@@ -199,7 +199,7 @@ async def open_issue(
             verdict=verdict,
             config=config,
             attempt=incident.attempt,
-            live=await live_access(services, incident.id),
+            live=await live_access(services, gh, incident),
         )
         number = await issue_ops.create_issue(gh, incident.repo, issue_title(verdict, evidence), body, labels)
     state.reach("issue")
@@ -209,12 +209,19 @@ async def open_issue(
     return await refresh_status(services, gh, incident, config) if announce else incident
 
 
-async def live_access(services: Services, incident_id: int) -> LiveAccess | None:
-    """The MCP endpoint and a fresh token for the incident's task, when the MCP server runs."""
+async def live_access(services: Services, gh: GitHubClient, incident: Incident) -> LiveAccess | None:
+    """The MCP endpoint and a fresh token for the incident's task, when the MCP server runs.
+
+    Only in a private repository: the token is in the issue, and anyone who can read a public issue
+    could read the canary's live (redacted) logs with it.
+    """
     settings = services.settings
     if settings.mcp_port is None:
         return None
-    token = await mint_token(services.store, incident_id, settings.mcp_token_hours * 3600)
+    if not await issue_ops.repo_is_private(gh, incident.repo):
+        log.info("no MCP token in the issue: %s is not private", incident.repo)
+        return None
+    token = await mint_token(services.store, incident.id, settings.mcp_token_hours * 3600)
     return LiveAccess(settings.mcp_public_url, token)
 
 

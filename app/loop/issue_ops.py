@@ -65,6 +65,15 @@ async def read_repo_config(gh: GitHubClient, repo: str) -> ConfigResult:
     return parse_repo_config(text)
 
 
+async def repo_is_private(gh: GitHubClient, repo: str) -> bool:
+    """Whether the repository is private; anything but a clear ``private: true`` counts as public."""
+    try:
+        answer = await gh.getitem("/repos/{owner}/{repo}", url_vars=split_repo(repo))
+    except gidgethub.BadRequest:
+        return False
+    return isinstance(answer, dict) and answer.get("private") is True
+
+
 async def ensure_labels(gh: GitHubClient, repo: str, labels: tuple[str, ...] | list[str]) -> None:
     """Create missing labels with a colour and a description (adding one to an issue would not).
 

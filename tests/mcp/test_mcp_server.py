@@ -209,3 +209,15 @@ async def test_a_foreign_host_header_is_refused_even_with_the_token(app_harness:
         )
         assert foreign.status_code in (400, 403, 421), foreign.status_code
         assert "demo" not in foreign.text
+
+
+async def test_a_public_repository_gets_no_token_in_its_issue(app_harness: AppHarness) -> None:
+    """Anyone can read a public issue: a token there would open the canary's live logs to the world."""
+    seed(app_harness)
+    assert app_harness.github is not None
+    app_harness.github.repos[REPO].private = False
+    await app_harness.notify(demo_notification())
+    await app_harness.drain()
+    [issue] = app_harness.github.issues(REPO)
+    assert "### Live evidence (MCP)" not in (issue.body or "")
+    assert not TOKEN_RE.findall(issue.body or "")
