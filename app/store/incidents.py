@@ -198,6 +198,25 @@ class IncidentQueries(StoreBase):
         )
         return [AuditEntry.from_row(row) for row in rows]
 
+    async def incident_history(
+        self, audit_kinds: Collection[str]
+    ) -> tuple[dict[int, str], list[Transition], list[AuditEntry]]:
+        """Every incident's repository, every transition and the audit entries of ``audit_kinds``, in
+        the order they happened: what a scorecard is computed from, without reading incidents' data."""
+        repos = {int(r["id"]): str(r["repo"]) for r in await self._db.fetch("SELECT id, repo FROM incidents")}
+        rows = await self._db.fetch("SELECT * FROM incident_transitions ORDER BY id")
+        args: list[Any] = []
+        where = in_list("kind", list(audit_kinds), args)
+        sql = f"SELECT * FROM incident_audit WHERE {where} ORDER BY id"  # noqa: S608 (placeholders only)
+        audit = [AuditEntry.from_row(row) for row in await self._db.fetch(sql, *args)]
+        return repos, [Transition.from_row(row) for row in rows], audit
+
+    async def recent_incidents(self, limit: int) -> list[Incident]:
+        """The ``limit`` most recently changed incidents, newest first."""
+        sql = "SELECT * FROM incidents ORDER BY updated_at DESC, id DESC LIMIT $1"
+        rows = await self._db.fetch(sql, limit)
+        return [Incident.from_row(row) for row in rows]
+
     async def count_incidents_by_stage(self) -> dict[str, int]:
         rows = await self._db.fetch("SELECT stage, count(*) AS n FROM incidents GROUP BY stage")
         return {row["stage"]: int(row["n"]) for row in rows}
