@@ -72,7 +72,8 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, empty: str) 
     if not body:
         return f'<p class="muted">{e(empty)}</p>'
     head = "".join(f"<th>{e(h)}</th>" for h in headers)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    thead = f"<thead><tr>{head}</tr></thead>" if any(headers) else ""
+    return f"<table>{thead}<tbody>{body}</tbody></table>"
 
 
 def page(title: str, body: str, *, login: str | None, status: int = 200) -> web.Response:
