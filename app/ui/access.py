@@ -34,6 +34,10 @@ class RepoAccess:
         self._github = github
         self._cache: TTLCache[tuple[int, str], bool] = TTLCache(ACCESS_CACHE_SIZE, ACCESS_CACHE_SECONDS)
 
+    def forget(self) -> None:
+        """Drop every cached answer (a permission change must show at once)."""
+        self._cache.clear()
+
     async def readable(self, user_id: int, token: str, repos: Iterable[str]) -> set[str]:
         """The repositories of ``repos`` the user can read (names as given)."""
         wanted = sorted(set(repos))

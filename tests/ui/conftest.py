@@ -46,7 +46,12 @@ async def seed_other_repo(app: AppHarness) -> Incident:
     github.add_collaborator(OTHER_REPO, "carol", "read")
     store = app.services.store
     data = {
-        "verdict": {"title": f"Payments {HOSTILE}", "summary": HOSTILE, "root_cause": "r", "source": "offline"},
+        "verdict": {
+            "title": f"Payments {HOSTILE}",
+            "summary": HOSTILE,
+            "root_cause": "r",
+            "source": "offline",
+        },
         "handoff": {"agent": "jules", "outcome": "ok"},
         "learned": {"revision": "abc", "signatures": {f"panic: {HOSTILE}": 3}},
     }
