@@ -65,7 +65,8 @@ NEXT_STEPS: dict[Stage, str] = {
     Stage.PR_OPEN: "Review and merge the pull request; Fixloop then sends the merge through the canary.",
     Stage.MERGED: "Waiting for the image of the merge commit; `/fixloop redeploy` sends it now.",
     Stage.REDEPLOYING: "The fix is in the canary; Fixloop closes this issue when the canary completes.",
-    Stage.VERIFIED: "Nothing: the fix was verified in the canary.",
+    Stage.VERIFIED: "Nothing: the fix was verified in the canary. If the same failure comes back within "
+    "the soak window (`soak_hours`), Fixloop reopens this issue.",
     Stage.FAILED_AGAIN: "Nothing yet: Fixloop analyses the new failure for the next attempt.",
     Stage.NEEDS_HUMAN: "Take it from here: fix it by hand, `/fixloop assign <agent>`, `/fixloop retry`, "
     "or `/fixloop ignore`.",
@@ -82,7 +83,7 @@ _EDGES = (
     "redeploying -->|aborted| failed_again -->|attempt + 1| analysed",
     "pr_open -.->|closed| agent_working",
     "failed_again -.->|cap| needs_human",
-    "verified -.->|same signature| failed_again",
+    "verified -.->|same signature within soak_hours| failed_again",
     "redeploying -.->|newer revision| superseded",
     "issue_open -.->|ignore| ignored",
 )
