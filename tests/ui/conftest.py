@@ -70,6 +70,47 @@ async def seed_other_repo(app: AppHarness) -> Incident:
     )
 
 
+# More of alice's incidents, so the list and the scorecard show a fleet: (repo, stage path, agent, attempt).
+MORE = (
+    (
+        "acme/checkout",
+        ("analysed", "issue_open", "agent_working", "pr_open", "merged", "redeploying", "verified"),
+        "copilot",
+        1,
+    ),
+    ("acme/search", ("analysed", "issue_open", "agent_working", "needs_human"), "claude", 3),
+)
+
+
+async def seed_more(app: AppHarness, installation_id: int) -> None:
+    github, store = app.github, app.services.store
+    assert github is not None
+    for repo, path, agent, attempt in MORE:
+        github.installations[installation_id].repos.add(github.add_repo(repo).full_name)
+        github.add_collaborator(repo, "alice", "write")
+        data = {"handoff": {"agent": agent, "outcome": "ok"}, "verdict": {"title": f"{repo}: canary failed"}}
+        incident, _ = await store.get_or_create_incident(
+            f"fp-{repo}",
+            namespace="shop",
+            rollout=repo.split("/")[1],
+            repo=repo,
+            installation_id=installation_id,
+            stage="detected",
+            data=data,
+        )
+        await store.record_transition(incident.id, None, "detected", "rollout-aborted")
+        for stage in path:
+            if stage == "agent_working":
+                await store.add_audit(incident.id, "handoff", {"agent": agent, "outcome": "ok"})
+            incident = await store.update_incident(
+                incident.id,
+                expected_version=incident.version,
+                stage=stage,
+                cause=f"to {stage}",
+                attempt=attempt,
+            )
+
+
 @pytest.fixture
 async def fleet(fake_github: FakeGitHub, fake_kube: FakeKube, tmp_path: Path) -> AsyncIterator[Fleet]:
     port = free_port()
@@ -91,6 +132,7 @@ async def fleet(fake_github: FakeGitHub, fake_kube: FakeKube, tmp_path: Path) ->
         await loop.fail()
         demo = await loop.incident()
         secret = await seed_other_repo(app)
+        await seed_more(app, loop.installation_id)
         yield Fleet(app, public_url, demo, secret)
     finally:
         await client.close()

@@ -111,7 +111,7 @@ async def test_access_is_checked_with_the_users_token_and_cached_briefly(
     for _ in range(3):
         assert (await browser.get(f"{fleet.public_url}/ui")).status == 200
     checks = fleet.github.requests_to("GET", "/repos/{owner}/{repo}")[before:]
-    assert len(checks) == 2, "one per repository, then the cache"
+    assert len(checks) == 4, "one per repository (three of alice's, globex's), then the cache"
     assert {c.caller for c in checks} == {"user:alice"}
 
     ui = fleet.app.services.extras[UI]
