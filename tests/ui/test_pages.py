@@ -8,9 +8,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
+from aiohttp import web
 
+from app.settings import Settings
 from app.ui.routes import UI, FleetUI
-from app.ui.session import LOGIN_COOKIE, SESSION_COOKIE
+from app.ui.session import LOGIN_COOKIE, SESSION_COOKIE, Sessions
 from tests.ui.conftest import HOSTILE, OTHER_REPO, Fleet
 
 
@@ -135,3 +137,13 @@ async def test_scorecard_page_lists_agents_of_readable_repositories(
     page = await (await browser.get(f"{fleet.public_url}/ui/scorecard")).text()
     assert "<td>copilot</td>" in page and "<td>acme/rollouts-demo</td>" in page
     assert "jules" not in page and OTHER_REPO not in page
+
+
+def test_cookies_are_secure_behind_https() -> None:
+    for url, secure in (("https://fixloop.example", True), ("http://127.0.0.1:8080", False)):
+        settings = Settings.from_env({"FIXLOOP_PUBLIC_URL": url, "FIXLOOP_SECRET_KEY": "k" * 32})
+        sessions = Sessions(settings, store=None)  # type: ignore[arg-type]  # binding needs no store
+        response = web.Response()
+        sessions.bind_browser(response)
+        morsel = response.cookies[LOGIN_COOKIE]
+        assert bool(morsel["secure"]) is secure and morsel["httponly"] and morsel["samesite"] == "Lax"
