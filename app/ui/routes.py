@@ -10,6 +10,7 @@ the same answer as one that does not exist.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 CALLBACK_PATH = "/ui/callback"
 LIST_LIMIT = 200
 STATE_TTL = 600.0
+NEXT_PAGE = re.compile(r"/ui(/incidents/[0-9]{1,18}|/scorecard)?")
 UI = "ui"  # services.extras key: this process's sessions, access cache and token endpoint
 
 
@@ -65,9 +67,8 @@ class FleetUI:
             return refused
         state = secrets.token_urlsafe(32)
         response = web.Response(status=302, headers={"Cache-Control": "no-store"})
-        await self.services.store.save_oauth_state(
-            state, {UI: self.sessions.bind_browser(response)}, STATE_TTL
-        )
+        bound = {UI: self.sessions.bind_browser(response), "next": _next_page(request.query.get("next", ""))}
+        await self.services.store.save_oauth_state(state, bound, STATE_TTL)
         query = urlencode(
             {
                 "client_id": self.services.settings.github_client_id,
@@ -98,7 +99,8 @@ class FleetUI:
         except (FixloopError, gidgethub.GitHubException) as exc:
             log.warning("fleet page sign-in failed: %s", type(exc).__name__)
             return message(502, "Try again", "GitHub could not be reached or answered with an error.")
-        response = web.Response(status=302, headers={"Location": "/ui", "Cache-Control": "no-store"})
+        back = _next_page(str(data.get("next", "")))
+        response = web.Response(status=302, headers={"Location": back, "Cache-Control": "no-store"})
         await self.sessions.create(
             response, user_id=int(me["id"]), login=str(me["login"]), token=grant.access_token
         )
@@ -116,7 +118,8 @@ class FleetUI:
     async def _session(self, request: web.Request) -> Session:
         session = await self.sessions.current(request)
         if session is None:
-            raise web.HTTPFound("/ui/login", headers={"Cache-Control": "no-store"})
+            target = "/ui/login?" + urlencode({"next": request.path})
+            raise web.HTTPFound(target, headers={"Cache-Control": "no-store"})
         return session
 
     async def _visible(self, session: Session, incidents: list[Incident]) -> list[Incident]:
@@ -137,7 +140,8 @@ class FleetUI:
     async def incident(self, request: web.Request) -> web.Response:
         session = await self._session(request)
         raw = request.match_info["incident_id"]
-        found = await self.services.store.get_incident(int(raw)) if raw.isdigit() and len(raw) < 19 else None
+        number = raw.isascii() and raw.isdigit() and len(raw) < 19  # str.isdigit alone takes "²"
+        found = await self.services.store.get_incident(int(raw)) if number else None
         if found is None or not await self.access.can_read(session.user_id, session.token, found.repo):
             return message(
                 404, "Not found", "No such incident in the repositories you can read.", login=session.login
@@ -152,6 +156,11 @@ class FleetUI:
         card = await scorecard(self.services)
         readable = await self.access.readable(session.user_id, session.token, {repo for repo, _ in card.rows})
         return page("Agent scorecard", scorecard_view(card.only(readable)), login=session.login)
+
+
+def _next_page(path: str) -> str:
+    """Where to go after sign-in: a fleet page path, never another site (an open redirect)."""
+    return path if NEXT_PAGE.fullmatch(path) else "/ui"
 
 
 def _ui(request: web.Request) -> FleetUI:
@@ -169,7 +178,8 @@ async def _guard(
     try:
         return await handler(request)
     except SignedOut:
-        response = web.HTTPFound("/ui/login", headers={"Cache-Control": "no-store"})
+        target = "/ui/login?" + urlencode({"next": request.path})
+        response = web.HTTPFound(target, headers={"Cache-Control": "no-store"})
         await _ui(request).sessions.end(request, response)
         raise response from None
 

@@ -79,13 +79,28 @@ async def test_session_cookie_signed_and_logout_ends_the_session(
     forged = {SESSION_COOKIE: f"{session_id}.{signature[:-2]}xx"}
     async with aiohttp.ClientSession(cookies=forged) as attacker:
         answer = await attacker.get(f"{fleet.public_url}/ui", allow_redirects=False)
-        assert answer.status == 302 and answer.headers["Location"] == "/ui/login"
+        assert answer.status == 302 and answer.headers["Location"] == "/ui/login?next=/ui"
 
     out = await browser.post(f"{fleet.public_url}/ui/logout", allow_redirects=False)
     assert out.status == 303
     async with aiohttp.ClientSession(cookies={SESSION_COOKIE: cookie.value}) as replay:
         answer = await replay.get(f"{fleet.public_url}/ui", allow_redirects=False)
         assert answer.status == 302, "the session is gone server-side, not only the cookie"
+
+
+async def test_sign_in_returns_to_the_page_asked_for_and_never_off_site(
+    fleet: Fleet, browser: aiohttp.ClientSession
+) -> None:
+    deep = f"/ui/incidents/{fleet.demo.id}"
+    first = await browser.get(f"{fleet.public_url}{deep}", allow_redirects=False)
+    assert first.headers["Location"] == f"/ui/login?next=/ui/incidents/{fleet.demo.id}"
+    for asked, lands in ((deep, deep), ("//evil.example/ui", "/ui"), ("https://evil.example", "/ui")):
+        authorize = (
+            await browser.get(f"{fleet.public_url}/ui/login", params={"next": asked}, allow_redirects=False)
+        ).headers["Location"]
+        back = await authorise(fleet, browser, authorize, "alice")
+        answer = await browser.get(back, allow_redirects=False)
+        assert answer.status == 302 and answer.headers["Location"] == lands
 
 
 async def test_untrusted_text_is_escaped_under_a_strict_csp(
@@ -127,7 +142,7 @@ async def test_access_is_checked_with_the_users_token_and_cached_briefly(
             fleet.github.revoke_token(token)
     ui.access.forget()
     answer = await browser.get(f"{fleet.public_url}/ui", allow_redirects=False)
-    assert answer.status == 302 and answer.headers["Location"] == "/ui/login", "a revoked token signs out"
+    assert answer.status == 302 and answer.headers["Location"] == "/ui/login?next=/ui", "signed out"
 
 
 async def test_scorecard_page_lists_agents_of_readable_repositories(
