@@ -101,13 +101,20 @@ class _Walk:
     verified_agent: str = NO_AGENT
 
 
-def compute(repos: dict[int, str], transitions: list[Transition], audit: list[AuditEntry]) -> Scorecard:
+def compute(
+    repos: dict[int, str],
+    transitions: list[Transition],
+    audit: list[AuditEntry],
+    card: Scorecard | None = None,
+) -> Scorecard:
+    """Replay these incidents' histories into ``card`` (a new one by default); every incident's whole
+    history must be in one call."""
     events: dict[int, list[tuple[float, int, Transition | AuditEntry]]] = defaultdict(list)
     for t in transitions:
         events[t.incident_id].append((t.at, t.id * 2, t))
     for a in audit:
         events[a.incident_id].append((a.at, a.id * 2 + 1, a))
-    card = Scorecard(at=time.time())
+    card = card if card is not None else Scorecard(at=time.time())
     for incident_id, happened in events.items():
         repo = repos.get(incident_id)
         if repo is None:
@@ -165,7 +172,8 @@ async def scorecard(services: Services, *, fresh: bool = False) -> Scorecard:
     cached = services.extras.get("scorecard")
     if not fresh and isinstance(cached, Scorecard) and time.time() - cached.at < CACHE_SECONDS:
         return cached
-    repos, transitions, audit = await services.store.incident_history(("handoff", "soak"))
-    card = compute(repos, transitions, audit)
+    card = Scorecard(at=time.time())
+    async for repos, transitions, audit in services.store.incident_history(("handoff", "soak")):
+        compute(repos, transitions, audit, card)
     services.extras["scorecard"] = card
     return card
