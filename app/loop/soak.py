@@ -69,6 +69,11 @@ async def sweep_soaks(services: Services) -> int:
     for key, entry in await services.store.kv_items(SOAK):
         if now < float(entry.get("until", 0.0)):
             continue
+        incident = await services.store.get_incident(int(key))
+        if incident is not None and Stage(incident.stage) is not Stage.VERIFIED:
+            # Reopened, and the reopening stopped before it ended the watch (a crash): not a fix that held.
+            await end_watch(services, incident.id, FAILED, "reopened within the window")
+            continue
         hours = float(entry.get("hours", 0.0))
         if await end_watch(services, int(key), HELD, f"no recurrence within {hours:g} h (soak_hours)"):
             closed += 1

@@ -80,3 +80,23 @@ async def test_after_the_window_the_incident_is_closed_for_good(app_harness: App
     assert (card.held, card.failed_in_soak, card.handoffs) == (1, 0, 2)
     metrics = await (await app_harness.client.get("/metrics")).text()
     assert f'fixloop_agent_held_total{{agent="copilot",repo="{REPO}"}} 1.0' in metrics
+
+
+async def test_a_watch_left_behind_by_a_cut_short_reopening_is_not_counted_as_held(
+    app_harness: AppHarness,
+) -> None:
+    loop = Loop(app_harness)
+    await verified_fix(loop, soak_hours=0.0001)
+    incident = await loop.incident()
+    store = app_harness.services.store
+    # The reopening moved the incident, then the process died before it ended the watch.
+    await store.update_incident(
+        incident.id, expected_version=incident.version, stage="failed_again", cause="x"
+    )
+    await asyncio.sleep(0.5)
+    await app_harness.services.submit("sweep", "test-soak-sweep-2", {})
+    await app_harness.drain()
+    assert [a.detail["outcome"] for a in await store.list_audit(incident.id) if a.kind == "soak"] == [
+        "watching",
+        "failed",
+    ]
