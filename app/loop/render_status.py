@@ -53,6 +53,7 @@ class StatusView:
     deployment: DeploymentView | None = None
     problem: str = ""  # why the loop stopped, e.g. a failed hand-off (shown neutralised)
     oauth_url: str = ""  # set only when a user token is missing: where a user authorises Fixloop
+    soak: str = ""  # a verified fix: its soak watch (app.loop.soak), Fixloop's own words
     visited: frozenset[Stage] = field(default_factory=frozenset)
 
 
@@ -160,6 +161,8 @@ def render_status_comment(view: StatusView) -> str:
         f"incident {view.incident_id}",
         f"**Next step:** {next_step(view)}",
     ]
+    if view.soak:
+        parts.append(f"**Soak watch:** {view.soak}")
     if view.problem:
         parts.append(f"**Problem:** {safe_inline(view.problem, 1000)}")
     parts += [

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from app.loop.repo_config import RepoConfig
@@ -62,22 +63,41 @@ async def end_watch(services: Services, incident_id: int, outcome: str, cause: s
     return True
 
 
-async def sweep_soaks(services: Services) -> int:
-    """Close for good every incident whose window has run out; how many were closed."""
-    closed = 0
+async def sweep_soaks(services: Services) -> list[Incident]:
+    """Close for good every incident whose window has run out; the incidents closed."""
+    closed: list[Incident] = []
     now = time.time()
     for key, entry in await services.store.kv_items(SOAK):
         if now < float(entry.get("until", 0.0)):
             continue
         incident = await services.store.get_incident(int(key))
-        if incident is not None and Stage(incident.stage) is not Stage.VERIFIED:
+        if incident is None:
+            await services.store.kv_delete(SOAK, key)  # the incident is gone
+        elif Stage(incident.stage) is not Stage.VERIFIED:
             # Reopened, and the reopening stopped before it ended the watch (a crash): not a fix that held.
             await end_watch(services, incident.id, FAILED, "reopened within the window")
-            continue
-        hours = float(entry.get("hours", 0.0))
-        if await end_watch(services, int(key), HELD, f"no recurrence within {hours:g} h (soak_hours)"):
-            closed += 1
+        elif await end_watch(services, incident.id, HELD, _held_cause(entry)):
+            closed.append(incident)
     return closed
+
+
+def _held_cause(entry: dict[str, object]) -> str:
+    hours = entry.get("hours", 0.0)
+    return f"no recurrence within {float(hours) if isinstance(hours, int | float) else 0.0:g} h (soak_hours)"
+
+
+async def soak_line(services: Services, incident: Incident) -> str:
+    """The status comment's soak line of a verified incident ("" for any other stage)."""
+    if Stage(incident.stage) is not Stage.VERIFIED:
+        return ""
+    until = await watch_until(services, incident)
+    if until is not None:
+        end = datetime.fromtimestamp(until, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return f"until {end}: the same failure on this Rollout before then reopens this issue."
+    ended = [a for a in await services.store.list_audit(incident.id) if a.kind == "soak"]
+    if ended and ended[-1].detail.get("outcome") == HELD:
+        return "the fix held through the soak window; this incident is closed for good."
+    return ""
 
 
 async def current_incident(

@@ -13,6 +13,7 @@ from app.loop.issue_ops import upsert_marked_comment
 from app.loop.markers import STATUS_MARKER
 from app.loop.render_status import DeploymentView, LinkedPR, PrState, StatusView, render_status_comment
 from app.loop.repo_config import RepoConfig
+from app.loop.soak import soak_line
 from app.loop.stages import Stage, Transition
 from app.store import Incident
 
@@ -64,6 +65,7 @@ async def status_view(
         deployment=deployment,
         problem=problem or str(state.handoff.get("problem", "")),
         oauth_url=start_url(services.settings) if needs_token else "",
+        soak=await soak_line(services, incident),
     )
 
 

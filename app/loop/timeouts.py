@@ -59,10 +59,21 @@ async def sweep(services: Services, job: Job, ctx: JobContext) -> None:
         except Exception:  # one incident's failure must not stop the sweep of the others
             log.exception("stage timeout check failed for incident %s", incident.id)
     try:
-        await sweep_soaks(services)
+        for held in await sweep_soaks(services):
+            await _announce_held(services, held)
     except Exception:  # the purge below must still run
         log.exception("soak watch sweep failed")
     await purge_finished(services)
+
+
+async def _announce_held(services: Services, incident: Incident) -> None:
+    """The status comment says the fix held; a failure to say so is logged, the outcome is stored."""
+    try:
+        gh = services.github.installation_client(incident.installation_id or 0)
+        config = (await issue_ops.read_repo_config(gh, incident.repo)).config
+        await refresh_status(services, gh, incident, config)
+    except Exception:  # one incident's comment must not stop the others'
+        log.exception("status of incident %s not updated after its soak window", incident.id)
 
 
 async def purge_finished(services: Services) -> None:

@@ -34,6 +34,8 @@ async def test_signature_back_within_the_window_reopens_and_counts_against_the_a
     incident = await loop.incident()
     assert incident.stage == "verified"
     assert await app_harness.services.store.kv_get(SOAK, str(incident.id)) is not None, "watched"
+    status = next(c.body for c in loop.issue().comments if "fixloop:status" in c.body)
+    assert "**Soak watch:** until " in status and "reopens this issue" in status
 
     loop.kube.load_demo()  # the failing revision is back: the same signature, within 24 h
     await loop.fail()
@@ -67,6 +69,8 @@ async def test_after_the_window_the_incident_is_closed_for_good(app_harness: App
     assert audit == ["watching", "held"]
     card = (await scorecard(app_harness.services, fresh=True)).by_agent()["copilot"]
     assert (card.verified, card.held, card.failed_in_soak) == (1, 1, 0)
+    status = next(c.body for c in loop.issue().comments if "fixloop:status" in c.body)
+    assert "held through the soak window; this incident is closed for good" in status
 
     loop.kube.load_demo()  # the same failure after the window: a new incident and issue, not a reopening
     await loop.fail()
