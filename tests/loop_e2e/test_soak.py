@@ -7,6 +7,7 @@ import asyncio
 
 from app.loop.scorecard import scorecard
 from app.loop.soak import SOAK
+from app.ui.views import scorecard_view
 from tests.harness import AppHarness
 from tests.loop_e2e.loop_driver import CONFIG, Loop
 from tests.loop_e2e.test_failure_to_issue import REPO
@@ -46,7 +47,10 @@ async def test_signature_back_within_the_window_reopens_and_counts_against_the_a
     audit = await app_harness.services.store.list_audit(incident.id)
     assert [a.detail["outcome"] for a in audit if a.kind == "soak"] == ["watching", "failed"]
 
-    card = (await scorecard(app_harness.services, fresh=True)).by_agent()["copilot"]
+    full = await scorecard(app_harness.services, fresh=True)
+    page = scorecard_view(full)  # the /ui/scorecard body: hand-offs, PRs, merged, verified, held, failed
+    assert "<td>copilot</td><td>2</td><td>1</td><td>1</td><td>1</td><td>0</td><td>1</td>" in page
+    card = full.by_agent()["copilot"]
     assert (card.handoffs, card.prs_opened, card.merged, card.verified) == (2, 1, 1, 1)
     assert (card.failed_in_soak, card.held) == (1, 0)
     assert card.attempts == [1] and card.median_to_verified is not None
@@ -80,7 +84,11 @@ async def test_after_the_window_the_incident_is_closed_for_good(app_harness: App
     incidents = await store.list_incidents()
     assert [i.stage for i in incidents] == ["verified", "agent_working"]
     assert incidents[1].fingerprint == f"{first.fingerprint}~after-{first.id}"
-    card = (await scorecard(app_harness.services, fresh=True)).by_agent()["copilot"]
+    full = await scorecard(app_harness.services, fresh=True)
+    assert "<td>copilot</td><td>2</td><td>1</td><td>1</td><td>1</td><td>1</td><td>0</td>" in scorecard_view(
+        full
+    )
+    card = full.by_agent()["copilot"]
     assert (card.held, card.failed_in_soak, card.handoffs) == (1, 0, 2)
     metrics = await (await app_harness.client.get("/metrics")).text()
     assert f'fixloop_agent_held_total{{agent="copilot",repo="{REPO}"}} 1.0' in metrics
