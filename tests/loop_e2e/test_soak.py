@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
+from aiohttp.test_utils import TestClient, TestServer
+
 from app.loop.scorecard import scorecard
 from app.loop.soak import SOAK
+from app.metrics import Metrics
+from app.server import create_app
+from app.services import SERVICES
 from app.ui.views import scorecard_view
 from tests.harness import AppHarness
 from tests.loop_e2e.loop_driver import CONFIG, Loop
@@ -112,3 +117,23 @@ async def test_a_watch_left_behind_by_a_cut_short_reopening_is_not_counted_as_he
         "watching",
         "failed",
     ]
+
+
+async def test_the_watch_survives_a_restart(app_harness: AppHarness) -> None:
+    loop = Loop(app_harness)
+    await verified_fix(loop, soak_hours=0.0001)
+    incident = await loop.incident()
+    await app_harness.client.close()  # the process stops; another starts on the same store
+    await asyncio.sleep(0.5)
+    restarted = TestClient(TestServer(create_app(app_harness.settings, metrics=Metrics())))
+    await restarted.start_server()
+    try:
+        services = restarted.app[SERVICES]
+        await services.submit("sweep", "test-soak-sweep-restart", {})
+        await AppHarness(restarted, app_harness.settings, app_harness.github).drain()
+        outcomes = [
+            a.detail["outcome"] for a in await services.store.list_audit(incident.id) if a.kind == "soak"
+        ]
+        assert outcomes == ["watching", "held"]
+    finally:
+        await restarted.close()
