@@ -38,6 +38,9 @@ UI = "ui"  # services.extras key: this process's sessions, access cache and toke
 
 
 class UITokenEndpoint(TokenEndpoint):
+    """The App's token endpoint (timeouts, retries) with the fleet page's ``redirect_uri``: GitHub wants the
+    one the authorisation was asked with, and ``exchange_code`` sends the agent sign-in's."""
+
     async def exchange_for_ui(self, code: str, redirect_uri: str) -> Grant:
         return Grant.from_answer(await self._post({"code": code, "redirect_uri": redirect_uri}))
 
