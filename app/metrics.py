@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from app.metrics_scorecard import ScorecardCollector
+
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 _LOOP_BUCKETS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 24 * 3600, 3 * 24 * 3600)
 
@@ -83,12 +85,21 @@ class Metrics:
             registry=r,
         )
         self.handoffs = Counter("fixloop_handoffs", "Agent hand-offs", ["agent", "outcome"], registry=r)
+        self.soak_outcomes = Counter(
+            "fixloop_soak_outcomes",
+            "Soak watches ended: held (window ran out) or failed (the signature came back)",
+            ["outcome"],
+            registry=r,
+        )
         self.unmapped = Counter(
             "fixloop_unmapped_rollouts",
             "Notifications ignored: no repo mapping or no installation",
             ["reason"],
             registry=r,
         )
+
+        self.scorecard = ScorecardCollector()
+        r.register(self.scorecard)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

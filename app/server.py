@@ -23,6 +23,7 @@ from app.rollouts.notify import NotifyIntake
 from app.services import SERVICES, Services, start_services, stop_services
 from app.settings import Settings
 from app.store.priority_lock import URGENT
+from app.ui.routes import ui_routes
 from app.web import json_error
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ def create_app(settings: Settings, *, metrics: Metrics | None = None) -> web.App
     app.router.add_post("/github/webhook", github_webhook)
     app.router.add_post("/rollouts/notify", rollouts_notify)
     app.router.add_routes(oauth_routes(_oauth))
+    app.router.add_routes(ui_routes())
     app.router.add_route("GET", "/analysis/{namespace}/{rollout}", canary_gate)
     app.router.add_route("POST", "/analysis/{namespace}/{rollout}", canary_gate)
     return app

@@ -17,9 +17,11 @@ from app.github.app import GitHubApp
 from app.github.user_tokens import UserTokens
 from app.jobs import JobRunner
 from app.loop.jobs import job_handlers
+from app.loop.scorecard import scorecard
 from app.loop.stages import Stage
 from app.loop.timeouts import run_sweeps
 from app.metrics import Metrics
+from app.metrics_scorecard import MAX_REPO_LABELS
 from app.rollouts.kube import KubeClient
 from app.settings import Settings
 from app.store import Store, open_store
@@ -57,6 +59,8 @@ class Services:
         by_stage = await self.store.count_incidents_by_stage()
         for stage in Stage:
             self.metrics.incidents.labels(stage.value).set(by_stage.get(stage.value, 0))
+        card = await scorecard(self)
+        self.metrics.scorecard.rows = card.capped(MAX_REPO_LABELS)
 
 
 SERVICES = web.AppKey("services", Services)

@@ -27,6 +27,7 @@ from app.loop.render_comments import LearnedSummary, diff_learned, render_recurr
 from app.loop.render_issue import issue_title, render_issue_body
 from app.loop.reopen import reopen, verified_incident_for
 from app.loop.repo_config import ConfigResult, RepoConfig, render_config_problems
+from app.loop.soak import current_incident
 from app.loop.stages import Stage
 from app.loop.status import refresh_status
 from app.loop.task import LiveAccess
@@ -54,10 +55,12 @@ async def on_failure(
         log.info("failure of %s muted (/fixloop ignore): no incident", view.ref)
         return
     fixed = await incident_of_fix(services, view, key)
-    if fixed is not None:
+    if fixed is not None and Stage(fixed.stage) is not Stage.VERIFIED:
         await _with_claim(services, ctx, fixed, lambda i, gh: fix_failed(services, gh, i, notification, view))
         return
-    existing = await services.store.get_incident_by_fingerprint(key)
+    # A verified fix failing in its soak window reopens its incident; out of the window it is a new one.
+    existing = fixed or await services.store.get_incident_by_fingerprint(key)
+    key, existing = await current_incident(services, key, existing)
     back, collected = await verified_incident_for(services, view, notification, existing)
     if back is not None and collected is not None:
         verified, signatures = back

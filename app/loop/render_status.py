@@ -56,6 +56,7 @@ class StatusView:
     resumed_by: str = ""  # the user whose sign-in resumed a hand-off that waited for a token
     agent: str = ""  # the agent of the latest hand-off
     infra: bool = False  # the hand-off was refused as an infrastructure failure: no agent would help
+    soak: str = ""  # a verified fix: its soak watch (app.loop.soak), Fixloop's own words
     visited: frozenset[Stage] = field(default_factory=frozenset)
 
 
@@ -68,7 +69,8 @@ NEXT_STEPS: dict[Stage, str] = {
     Stage.PR_OPEN: "Review and merge the pull request; Fixloop then sends the merge through the canary.",
     Stage.MERGED: "Waiting for the image of the merge commit; `/fixloop redeploy` sends it now.",
     Stage.REDEPLOYING: "The fix is in the canary; Fixloop closes this issue when the canary completes.",
-    Stage.VERIFIED: "Nothing: the fix was verified in the canary.",
+    Stage.VERIFIED: "Nothing: the fix was verified in the canary. If the same failure comes back within "
+    "the soak window (`soak_hours`), Fixloop reopens this issue.",
     Stage.FAILED_AGAIN: "Nothing yet: Fixloop analyses the new failure for the next attempt.",
     Stage.NEEDS_HUMAN: "Take it from here: fix it by hand, `/fixloop assign <agent>`, `/fixloop retry`, "
     "or `/fixloop ignore`.",
@@ -90,7 +92,7 @@ _EDGES = (
     "redeploying -->|aborted| failed_again -->|attempt + 1| analysed",
     "pr_open -.->|closed| agent_working",
     "failed_again -.->|cap| needs_human",
-    "verified -.->|same signature| failed_again",
+    "verified -.->|same signature within soak_hours| failed_again",
     "redeploying -.->|newer revision| superseded",
     "issue_open -.->|ignore| ignored",
 )
@@ -169,6 +171,8 @@ def render_status_comment(view: StatusView) -> str:
         f"incident {view.incident_id}",
         f"**Next step:** {next_step(view)}",
     ]
+    if view.soak:
+        parts.append(f"**Soak watch:** {view.soak}")
     if view.problem:
         parts.append(f"**Problem:** {safe_inline(view.problem, 1000)}")
     if view.resumed_by:

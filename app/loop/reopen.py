@@ -1,4 +1,5 @@
-"""A verified fix that stops holding: the same failure signature comes back on the same Rollout.
+"""A verified fix that stops holding: the same failure signature comes back on the same Rollout within
+the repository's soak window (``app.loop.soak``).
 
 The issue that was closed as verified is reopened with a note, and the incident starts its next attempt
 there, instead of a new issue repeating the old one.
@@ -17,6 +18,7 @@ from app.loop.attempts import ALIAS, start_attempt
 from app.loop.incidents import IncidentState, move
 from app.loop.render_comments import LearnedSummary, render_reopened_note
 from app.loop.render_facts import Signature, failing_signatures
+from app.loop.soak import FAILED, end_watch, watching
 from app.loop.stages import Stage
 from app.rollouts.model import RolloutView
 from app.rollouts.notification import Notification
@@ -35,13 +37,14 @@ async def verified_incident_for(
     the evidence collected to decide it, so the caller does not read the cluster a second time."""
     if existing is not None and Stage(existing.stage) is not Stage.VERIFIED:
         return None, None
-    candidates = (
+    found = (
         [existing]
         if existing is not None
         else await services.store.list_incidents(
             namespace=view.namespace, rollout=view.name, stages=[Stage.VERIFIED.value]
         )
     )
+    candidates = [incident for incident in found if await watching(services, incident)]
     if not candidates:
         return None, None
     evidence = await collect_for(services, view, notification)
@@ -73,6 +76,7 @@ async def reopen(
         f"the same signature came back in revision {view.current_pod_hash}",
     )
     log.info("incident %s reopened: its signature came back", incident.id)
+    await end_watch(services, incident.id, FAILED, f"the signature came back in {view.current_pod_hash}")
     note = render_reopened_note(evidence, signatures)
     return await start_attempt(
         services, gh, incident, config, evidence=evidence, view=view, note=note, reopen=True

@@ -77,6 +77,7 @@ class RepoConfig:
     on_pr_closed: Stage = Stage.NEEDS_HUMAN  # agent_working | needs_human
     stage_timeouts: StageTimeouts = field(default_factory=StageTimeouts)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    soak_hours: float = 24.0  # after verification: the same signature back within it reopens the issue
     keys_set: frozenset[str] = frozenset()  # keys the file set to a valid value (for precedence)
 
     def image_for(self, sha: str) -> str | None:
@@ -192,6 +193,12 @@ def _check_analysis(value: object) -> tuple[object, str | None]:
     return AnalysisConfig(a2a_url=url.rstrip("/")), None
 
 
+def _check_soak(value: object) -> tuple[object, str | None]:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_TIMEOUT_HOURS:
+        return None, f"must be a number of hours from 0 to {MAX_TIMEOUT_HOURS}"
+    return float(value), None
+
+
 CHECKS: dict[str, Check] = {
     "agent": _enum_check(AgentName),
     "extra_prompt": _check_prompt,
@@ -203,6 +210,7 @@ CHECKS: dict[str, Check] = {
     "assign_humans": _check_humans,
     "on_pr_closed": _enum_check(Stage, (Stage.AGENT_WORKING.value, Stage.NEEDS_HUMAN.value)),
     "analysis": _check_analysis,
+    "soak_hours": _check_soak,
 }
 TIMEOUT_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(StageTimeouts))
 KNOWN_KEYS: tuple[str, ...] = (*CHECKS, "stage_timeouts")

@@ -13,6 +13,7 @@ from app.loop.issue_ops import upsert_marked_comment
 from app.loop.markers import STATUS_MARKER
 from app.loop.render_status import DeploymentView, LinkedPR, PrState, StatusView, render_status_comment
 from app.loop.repo_config import RepoConfig
+from app.loop.soak import soak_line
 from app.loop.stages import Stage, Transition
 from app.store import Incident
 
@@ -67,6 +68,7 @@ async def status_view(
         resumed_by=str(state.handoff.get("resumed_by", "")),
         agent=str(state.handoff.get("agent", "")),
         infra=state.handoff.get("outcome") == "infra",
+        soak=await soak_line(services, incident),
     )
 
 

@@ -1,6 +1,7 @@
 """Stage timeouts: an agent that never opens a PR, an image that is never built, a canary that never
 finishes. Each escalates to ``needs_human`` after the repository's ``stage_timeouts`` (hours). The same
-sweep purges finished jobs past ``FIXLOOP_JOB_RETENTION_DAYS`` and expired key/value rows.
+sweep closes the soak windows that ran out (``app.loop.soak``) and purges finished jobs past
+``FIXLOOP_JOB_RETENTION_DAYS`` and expired key/value rows.
 
 Every process enqueues one sweep job per interval, keyed by the interval's number: the store keeps one job
 per key, so several replicas still sweep once.
@@ -17,6 +18,7 @@ from app.loop import issue_ops
 from app.loop.handoff import NEEDS_HUMAN_LABEL
 from app.loop.incidents import move
 from app.loop.repo_config import RepoConfig
+from app.loop.soak import sweep_soaks
 from app.loop.stages import Stage
 from app.loop.status import refresh_status
 from app.store import Incident
@@ -56,7 +58,22 @@ async def sweep(services: Services, job: Job, ctx: JobContext) -> None:
             await _check(services, incident)
         except Exception:  # one incident's failure must not stop the sweep of the others
             log.exception("stage timeout check failed for incident %s", incident.id)
+    try:
+        for held in await sweep_soaks(services):
+            await _announce_held(services, held)
+    except Exception:  # the purge below must still run
+        log.exception("soak watch sweep failed")
     await purge_finished(services)
+
+
+async def _announce_held(services: Services, incident: Incident) -> None:
+    """The status comment says the fix held; a failure to say so is logged, the outcome is stored."""
+    try:
+        gh = services.github.installation_client(incident.installation_id or 0)
+        config = (await issue_ops.read_repo_config(gh, incident.repo)).config
+        await refresh_status(services, gh, incident, config)
+    except Exception:  # one incident's comment must not stop the others'
+        log.exception("status of incident %s not updated after its soak window", incident.id)
 
 
 async def purge_finished(services: Services) -> None:

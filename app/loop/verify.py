@@ -15,6 +15,7 @@ from app.loop.incidents import IncidentState, move, save
 from app.loop.mapping import Mapping
 from app.loop.markers import VERIFIED_MARKER
 from app.loop.render_comments import render_verified_comment
+from app.loop.soak import start_watch
 from app.loop.stages import TERMINAL, Stage
 from app.loop.status import refresh_status
 from app.rollouts.model import RolloutView
@@ -79,10 +80,11 @@ async def verified(
         incident = await _comment_once(services, gh, incident, state, body=body, sha=sha)
         await issue_ops.update_issue(gh, incident.repo, number, state="closed", state_reason="completed")
     state.reach("verified")
+    config = (await issue_ops.read_repo_config(gh, incident.repo)).config
+    await start_watch(services, incident, config)  # first: a crash after the move would leave it unwatched
     incident = await move(
         services, incident, Stage.VERIFIED, f"canary {view.current_pod_hash} completed", state
     )
-    config = (await issue_ops.read_repo_config(gh, incident.repo)).config
     await refresh_status(services, gh, incident, config)
 
 

@@ -198,6 +198,43 @@ class IncidentQueries(StoreBase):
         )
         return [AuditEntry.from_row(row) for row in rows]
 
+    async def incident_history(
+        self, audit_kinds: Collection[str], *, batch: int = 500
+    ) -> AsyncIterator[tuple[dict[int, str], list[Transition], list[AuditEntry]]]:
+        """Incidents' repositories, transitions (without their causes) and audit entries of ``audit_kinds``,
+        ``batch`` incidents at a time in id order: what a scorecard is computed from, in bounded memory
+        (no incident data is read; 10,000 incidents' whole history at once cost ~50 MB at peak)."""
+        after = 0
+        while True:
+            rows = await self._db.fetch(
+                "SELECT id, repo FROM incidents WHERE id > $1 ORDER BY id LIMIT $2", after, batch
+            )
+            if not rows:
+                return
+            repos = {int(r["id"]): str(r["repo"]) for r in rows}
+            low, high = min(repos), max(repos)
+            found = await self._db.fetch(
+                "SELECT id, incident_id, from_stage, to_stage, '' AS cause, at FROM incident_transitions"
+                " WHERE incident_id BETWEEN $1 AND $2 ORDER BY id",
+                low,
+                high,
+            )
+            args: list[Any] = [low, high]
+            where = in_list("kind", list(audit_kinds), args)
+            sql = (
+                "SELECT * FROM incident_audit WHERE incident_id BETWEEN $1 AND $2"  # noqa: S608 (placeholders)
+                f" AND {where} ORDER BY id"
+            )
+            audit = [AuditEntry.from_row(row) for row in await self._db.fetch(sql, *args)]
+            yield repos, [Transition.from_row(row) for row in found], audit
+            after = high
+
+    async def recent_incidents(self, limit: int) -> list[Incident]:
+        """The ``limit`` most recently changed incidents, newest first."""
+        sql = "SELECT * FROM incidents ORDER BY updated_at DESC, id DESC LIMIT $1"
+        rows = await self._db.fetch(sql, limit)
+        return [Incident.from_row(row) for row in rows]
+
     async def count_incidents_by_stage(self) -> dict[str, int]:
         rows = await self._db.fetch("SELECT stage, count(*) AS n FROM incidents GROUP BY stage")
         return {row["stage"]: int(row["n"]) for row in rows}

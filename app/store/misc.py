@@ -111,6 +111,16 @@ class MiscQueries(StoreBase):
             None if ttl is None else self.now() + ttl,
         )
 
+    async def kv_items(self, ns: str) -> list[tuple[str, JSON]]:
+        """Every live (key, value) of a namespace, in key order: for small namespaces a sweep walks."""
+        rows = await self._db.fetch(
+            "SELECT key, value FROM kv WHERE ns = $1 AND (expires_at IS NULL OR expires_at > $2)"
+            " ORDER BY key",
+            ns,
+            self.now(),
+        )
+        return [(str(row["key"]), load_json(row["value"])) for row in rows]
+
     async def kv_delete(self, ns: str, key: str) -> bool:
         return await self._db.execute("DELETE FROM kv WHERE ns = $1 AND key = $2", ns, key) > 0
 

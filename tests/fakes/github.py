@@ -103,6 +103,7 @@ class FakeGitHub(GitHubState):
         api.router.add_route("*", "/{tail:.*}", self._handle_api)
         site = web.Application(middlewares=[self._record_web])
         site.router.add_get("/login/oauth/authorize", self.auth.authorize)
+        site.router.add_post("/login/oauth/authorize", self.auth.sign_in)
         site.router.add_post("/login/oauth/access_token", self.auth.access_token)
         for app in (api, site):
             runner = web.AppRunner(app, access_log=None)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import json
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -184,16 +186,28 @@ class Auth:
         if q.get("client_id") != self.client_id:
             return web.Response(status=404, text="Not Found")
         if not self.approvals:
-            return web.Response(
-                text="<html><body>Sign in to GitHub to continue</body></html>", content_type="text/html"
-            )
+            return _sign_in_page(q)
         redirect_uri = q.get("redirect_uri")
         if not redirect_uri:
             return web.Response(status=400, text="redirect_uri is required by the fake")
-        code = self.code_for(self.approvals.pop(0), redirect_uri)
+        raise self._back(self.approvals.pop(0), redirect_uri, q.get("state"))
+
+    async def sign_in(self, request: web.Request) -> web.StreamResponse:
+        """The sign-in form's POST (a browser test types a login and authorises the App)."""
+        form = await request.post()
+        login, redirect_uri = str(form.get("login", "")), str(form.get("redirect_uri", ""))
+        if form.get("client_id") != self.client_id or not redirect_uri:
+            return web.Response(status=404, text="Not Found")
+        if login not in self.state.users:
+            return web.Response(status=401, text="Incorrect username or password.")
+        state = str(form["state"]) if "state" in form else None
+        raise self._back(login, redirect_uri, state)
+
+    def _back(self, login: str, redirect_uri: str, state: str | None) -> web.HTTPFound:
+        code = self.code_for(login, redirect_uri)
         parts = urlsplit(redirect_uri)
-        params = [*parse_qsl(parts.query), ("code", code)] + ([("state", q["state"])] if "state" in q else [])
-        raise web.HTTPFound(urlunsplit(parts._replace(query=urlencode(params))))
+        params = [*parse_qsl(parts.query), ("code", code)] + ([("state", state)] if state is not None else [])
+        return web.HTTPFound(urlunsplit(parts._replace(query=urlencode(params))))
 
     async def access_token(self, request: web.Request) -> web.Response:
         params: dict[str, str] = dict(request.query)
@@ -230,6 +244,22 @@ class Auth:
                 "The redirect_uri MUST match the registered callback URL for this application.",
             )
         return self.user_token(grant.login)
+
+
+def _sign_in_page(query: Mapping[str, str]) -> web.Response:
+    """GitHub's "Sign in to GitHub to continue" page, reduced to a login field and an Authorize button."""
+    hidden = "".join(
+        f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(query[k])}">'
+        for k in ("client_id", "redirect_uri", "state")
+        if k in query
+    )
+    body = (
+        "<html><head><title>Sign in to GitHub</title></head><body><h1>Sign in to GitHub to continue</h1>"
+        f'<form method="post" action="/login/oauth/authorize">{hidden}'
+        '<input id="login_field" name="login" autocomplete="username">'
+        '<button id="authorize" type="submit">Authorize</button></form></body></html>'
+    )
+    return web.Response(text=body, content_type="text/html")
 
 
 def _oauth_error(error: str, description: str) -> dict[str, Any]:

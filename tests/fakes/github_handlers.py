@@ -75,7 +75,22 @@ async def create_installation_token(ctx: Ctx) -> Reply:
 @route("get", REPO)
 async def get_repo(ctx: Ctx) -> Reply:
     assert ctx.repo is not None
-    return Reply(200, ctx.fake.shapes.repo(ctx.repo))
+    answer = ctx.fake.shapes.repo(ctx.repo)
+    if ctx.caller.kind == "user" and ctx.caller.user is not None:  # GitHub adds the caller's permissions
+        answer["permissions"] = _permissions(ctx.repo, ctx.caller.user.login)
+    return Reply(200, answer)
+
+
+def _permissions(repo: Repo, login: str) -> dict[str, bool]:
+    role = "admin" if login == repo.owner.login else repo.collaborators.get(login, "none")
+    legacy = {"maintain": "write", "triage": "read"}.get(role, role)
+    return {
+        "admin": role == "admin",
+        "maintain": role in ("admin", "maintain"),
+        "push": legacy in ("admin", "write"),
+        "triage": role in ("admin", "maintain", "write", "triage"),
+        "pull": role != "none" or not repo.private,
+    }
 
 
 @route("get", f"{REPO}/contents/{{path}}")
@@ -100,13 +115,7 @@ async def collaborator_permission(ctx: Ctx) -> Reply:
     role = "admin" if login == repo.owner.login else repo.collaborators.get(login, "none")
     legacy = {"maintain": "write", "triage": "read"}.get(role, role)
     user = ctx.fake.shapes.user(ctx.fake.users[login]) | {"role_name": role}
-    permissions = {
-        "admin": role == "admin",
-        "maintain": role in ("admin", "maintain"),
-        "push": legacy in ("admin", "write"),
-        "triage": role in ("admin", "maintain", "write", "triage"),
-        "pull": role != "none",
-    }
+    permissions = _permissions(repo, login) | {"pull": role != "none"}
     return Reply(200, {"permission": legacy, "role_name": role, "user": user | {"permissions": permissions}})
 
 

@@ -188,3 +188,14 @@ def test_file_image_wins_over_the_rollout_annotation() -> None:
     assert resolve_image(unset, "ghcr.io/a/b:latest") is None
     configured = parse_repo_config("image: ghcr.io/acme/web:{sha}\n").config
     assert resolve_image(configured, "ghcr.io/a/b:{sha}") == "ghcr.io/acme/web:{sha}"
+
+
+def test_soak_hours() -> None:
+    assert DEFAULT_CONFIG.soak_hours == 24.0
+    assert parse("soak_hours: 2\n")[0].soak_hours == 2.0
+    assert parse("soak_hours: 0\n")[0].soak_hours == 0.0, "0: closed for good at verification"
+    for bad in ("-1", "721", "true", "'a day'", "[1]"):
+        config, problems = parse(f"soak_hours: {bad}\n")
+        assert config.soak_hours == 24.0
+        assert [(p.key, p.line) for p in problems] == [("soak_hours", 1)]
+        assert "from 0 to 720" in problems[0].message

@@ -1,0 +1,1 @@
+"""The fleet page: server-rendered HTML over the store, behind GitHub sign-in."""
