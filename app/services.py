@@ -20,6 +20,8 @@ from app.loop.jobs import job_handlers
 from app.loop.stages import Stage
 from app.loop.timeouts import run_sweeps
 from app.metrics import Metrics
+from app.registry.auth import parse_docker_config
+from app.registry.client import RegistryClient
 from app.rollouts.kube import KubeClient
 from app.settings import Settings
 from app.store import Store, open_store
@@ -40,6 +42,7 @@ class Services:
     llm_config: LLMConfig
     user_tokens: UserTokens
     kube: KubeClient | None = None  # None: no cluster access configured or reachable at start
+    registry: RegistryClient | None = None  # None: images' OCI labels are not read
     runner: JobRunner | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     background: list[asyncio.Task[None]] = field(default_factory=list)  # awaited at stop, errors logged
@@ -79,6 +82,7 @@ async def start_services(settings: Settings, metrics: Metrics) -> Services:
         llm_config=LLMConfig.from_settings(settings),
         user_tokens=UserTokens(store, settings, session),
         kube=await connect_kube(settings, metrics),
+        registry=registry_client(settings, session),
     )
     services.runner = JobRunner(
         store,
@@ -94,6 +98,16 @@ async def start_services(settings: Settings, metrics: Metrics) -> Services:
         services.background.append(asyncio.create_task(run_sweeps(services), name="stage-timeout-sweeps"))
     log.info("fixloop started", extra={"fields": {"database": settings.database_url.split(":")[0]}})
     return services
+
+
+def registry_client(settings: Settings, session: aiohttp.ClientSession) -> RegistryClient:
+    auth = settings.registry_auth.get()
+    return RegistryClient(
+        session,
+        credentials=parse_docker_config(auth) if auth else {},
+        insecure=settings.registry_insecure,
+        timeout=settings.registry_timeout_seconds,
+    )
 
 
 async def connect_kube(settings: Settings, metrics: Metrics) -> KubeClient | None:

@@ -14,6 +14,7 @@ from typing import TypeVar
 from urllib.parse import urlparse
 
 from app.errors import ConfigError
+from app.registry.auth import parse_docker_config
 
 T = TypeVar("T")
 
@@ -80,6 +81,11 @@ class Settings:
     max_pods_per_side: int = 5
     log_tail_lines: int = 2000
     github_timeout_seconds: float = 10.0
+    # Provenance: reading images' OCI labels, and the commits between stable and canary.
+    registry_auth: Secret = field(default_factory=lambda: Secret(""))  # a .dockerconfigjson's text
+    registry_insecure: frozenset[str] = frozenset()  # registries reached over plain HTTP
+    registry_timeout_seconds: float = 10.0
+    max_suspect_commits: int = 50
 
     @property
     def llm_enabled(self) -> bool:
@@ -126,6 +132,10 @@ class Settings:
             max_pods_per_side=reader.get("FIXLOOP_MAX_PODS_PER_SIDE", 5, _positive_int),
             log_tail_lines=reader.get("FIXLOOP_LOG_TAIL_LINES", 2000, _positive_int),
             github_timeout_seconds=reader.get("FIXLOOP_GITHUB_TIMEOUT", 10.0, _positive_float),
+            registry_auth=Secret(_registry_auth(env)),
+            registry_insecure=reader.get("FIXLOOP_REGISTRY_INSECURE", frozenset(), _hosts),
+            registry_timeout_seconds=reader.get("FIXLOOP_REGISTRY_TIMEOUT", 10.0, _positive_float),
+            max_suspect_commits=reader.get("FIXLOOP_MAX_SUSPECT_COMMITS", 50, _positive_int),
         )
         if settings.github_private_key and not settings.github_app_id:
             raise ConfigError("GITHUB_APP_ID: required when a private key is set")
@@ -235,3 +245,24 @@ def _private_key(env: Mapping[str, str]) -> str:
     if "-----BEGIN" not in inline or "PRIVATE KEY-----" not in inline:
         raise ConfigError("GITHUB_PRIVATE_KEY: not a PEM private key")
     return inline
+
+
+def _hosts(raw: str) -> frozenset[str]:
+    hosts = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    bad = [host for host in hosts if "/" in host or " " in host]
+    if bad:
+        raise ValueError(f"must be registry hosts (host[:port]) separated by commas, got {bad[0]!r}")
+    return hosts
+
+
+def _registry_auth(env: Mapping[str, str]) -> str:
+    """The text of the dockerconfigjson file (a pull secret mounted into the pod), checked at start."""
+    path = env.get("FIXLOOP_REGISTRY_AUTH_FILE", "").strip()
+    if not path:
+        return ""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"FIXLOOP_REGISTRY_AUTH_FILE: cannot read {path}: {exc.strerror}") from None
+    parse_docker_config(text)  # raises ConfigError naming the problem
+    return text

@@ -25,6 +25,7 @@ from app.loop.incidents import IncidentState, move, save
 from app.loop.repo_config import AgentName, RepoConfig, resolve_agent
 from app.loop.stages import Stage
 from app.loop.status import refresh_status
+from app.loop.suspects import Origin
 from app.loop.task import Handoff, plan_handoff, task_facts
 from app.rollouts.model import RolloutView
 from app.store import Incident
@@ -61,6 +62,7 @@ async def hand_off(
         verdict_from_dict(state.verdict or {}),
         config,
         attempt=incident.attempt,
+        origin=Origin.from_dict(state.origin),
     )
     plan = plan_handoff(agent, facts, humans=config.assign_humans)
     base_branch = (view.base_branch if view else "") or ""
