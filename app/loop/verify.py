@@ -6,17 +6,21 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from app.analysis.evidence import evidence_from_dict
+from app.analysis.evidence import Evidence, Side, evidence_from_dict
 from app.github.http import GitHubClient
 from app.loop import issue_ops
 from app.loop.analysis_step import collect_for
 from app.loop.deployments import set_deployment_state
+from app.loop.handoff import NEEDS_HUMAN_LABEL
 from app.loop.incidents import IncidentState, move, save
 from app.loop.mapping import Mapping
 from app.loop.markers import VERIFIED_MARKER
+from app.loop.provenance import SideRevision, carries, resolve_side
 from app.loop.render_comments import render_verified_comment
+from app.loop.repo_config import RepoConfig
 from app.loop.stages import TERMINAL, Stage
 from app.loop.status import refresh_status
+from app.registry.reference import same_repository
 from app.rollouts.model import RolloutView
 from app.rollouts.notification import Notification
 from app.store import Incident
@@ -68,6 +72,12 @@ async def verified(
 ) -> None:
     gh = services.github.installation_client(incident.installation_id or 0)
     new_evidence = await collect_for(services, view, notification)
+    config = (await issue_ops.read_repo_config(gh, incident.repo)).config
+    state = IncidentState.of(incident)
+    built_from = await fix_revision(services, view, new_evidence, config.image or view.image_template, state)
+    if built_from.known and not carries(built_from.revision, str(state.fix.get("sha", ""))):
+        await not_the_fix(services, gh, incident, config, built_from)
+        return
     incident = await set_deployment_state(services, gh, incident, "success")
     state = IncidentState.of(incident)
     original = evidence_from_dict(state.evidence or {})
@@ -82,8 +92,38 @@ async def verified(
     incident = await move(
         services, incident, Stage.VERIFIED, f"canary {view.current_pod_hash} completed", state
     )
-    config = (await issue_ops.read_repo_config(gh, incident.repo)).config
     await refresh_status(services, gh, incident, config)
+
+
+async def fix_revision(
+    services: Services, view: RolloutView, evidence: Evidence, template: str, state: IncidentState
+) -> SideRevision:
+    """The commit the canary that completed was built from, by the same sources as the incident's."""
+    containers = dict(view.containers)
+    image = containers.get(str(state.fix.get("container", "")), "")
+    if not image and containers:
+        probe = template.replace("{sha}", "0" * 7)
+        image = next((i for i in containers.values() if template and same_repository(probe, i)), "")
+        image = image or next(iter(containers.values()))
+    return await resolve_side(services.registry, evidence, Side.CANARY, image, template)
+
+
+async def not_the_fix(
+    services: Services, gh: GitHubClient, incident: Incident, config: RepoConfig, built_from: SideRevision
+) -> None:
+    """The canary completed on a build of another commit: that proves nothing about the fix."""
+    sha = str(IncidentState.of(incident).fix.get("sha", ""))
+    why = (
+        f"the canary that completed runs {built_from.image or 'an image'} built from "
+        f"{built_from.revision[:12]} ({built_from.source}), not the merge commit {sha[:12]}: "
+        "the fix is not verified on a revision that does not carry it"
+    )
+    log.warning("incident %s: %s", incident.id, why)
+    if incident.issue_number is not None:
+        await issue_ops.ensure_labels(gh, incident.repo, [NEEDS_HUMAN_LABEL])
+        await issue_ops.add_labels(gh, incident.repo, incident.issue_number, [NEEDS_HUMAN_LABEL])
+    incident = await move(services, incident, Stage.NEEDS_HUMAN, why)
+    await refresh_status(services, gh, incident, config, why)
 
 
 async def _comment_once(
