@@ -74,10 +74,12 @@ async def verified(
     new_evidence = await collect_for(services, view, notification)
     config = (await issue_ops.read_repo_config(gh, incident.repo)).config
     state = IncidentState.of(incident)
-    built_from = await fix_revision(services, view, new_evidence, config.image or view.image_template, state)
-    if built_from.known and not carries(built_from.revision, str(state.fix.get("sha", ""))):
-        await not_the_fix(services, gh, incident, config, built_from)
-        return
+    if state.fix.get("mode") != "retry":  # retry re-runs the same build after a config-only fix
+        template = config.image or view.image_template
+        built_from = await fix_revision(services, view, new_evidence, template, state)
+        if built_from.known and not carries(built_from.revision, str(state.fix.get("sha", ""))):
+            await not_the_fix(services, gh, incident, config, built_from)
+            return
     incident = await set_deployment_state(services, gh, incident, "success")
     state = IncidentState.of(incident)
     original = evidence_from_dict(state.evidence or {})
