@@ -20,7 +20,6 @@ from app.loop.jobs import job_handlers
 from app.loop.stages import Stage
 from app.loop.timeouts import run_sweeps
 from app.metrics import Metrics
-from app.registry.auth import parse_docker_config
 from app.registry.client import RegistryClient
 from app.rollouts.kube import KubeClient
 from app.settings import Settings
@@ -101,10 +100,9 @@ async def start_services(settings: Settings, metrics: Metrics) -> Services:
 
 
 def registry_client(settings: Settings, session: aiohttp.ClientSession) -> RegistryClient:
-    auth = settings.registry_auth.get()
     return RegistryClient(
         session,
-        credentials=parse_docker_config(auth) if auth else {},
+        credentials=dict(settings.registry_credentials),
         insecure=settings.registry_insecure,
         timeout=settings.registry_timeout_seconds,
     )

@@ -14,7 +14,7 @@ from typing import TypeVar
 from urllib.parse import urlparse
 
 from app.errors import ConfigError
-from app.registry.auth import parse_docker_config
+from app.registry.auth import Credential, parse_docker_config
 
 T = TypeVar("T")
 
@@ -82,7 +82,8 @@ class Settings:
     log_tail_lines: int = 2000
     github_timeout_seconds: float = 10.0
     # Provenance: reading images' OCI labels, and the commits between stable and canary.
-    registry_auth: Secret = field(default_factory=lambda: Secret(""))  # a .dockerconfigjson's text
+    # host -> credential from a .dockerconfigjson (Credential hides its password in repr)
+    registry_credentials: Mapping[str, Credential] = field(default_factory=dict)
     registry_insecure: frozenset[str] = frozenset()  # registries reached over plain HTTP
     registry_timeout_seconds: float = 10.0
     max_suspect_commits: int = 50
@@ -132,7 +133,7 @@ class Settings:
             max_pods_per_side=reader.get("FIXLOOP_MAX_PODS_PER_SIDE", 5, _positive_int),
             log_tail_lines=reader.get("FIXLOOP_LOG_TAIL_LINES", 2000, _positive_int),
             github_timeout_seconds=reader.get("FIXLOOP_GITHUB_TIMEOUT", 10.0, _positive_float),
-            registry_auth=Secret(_registry_auth(env)),
+            registry_credentials=_registry_credentials(env),
             registry_insecure=reader.get("FIXLOOP_REGISTRY_INSECURE", frozenset(), _hosts),
             registry_timeout_seconds=reader.get("FIXLOOP_REGISTRY_TIMEOUT", 10.0, _positive_float),
             max_suspect_commits=reader.get("FIXLOOP_MAX_SUSPECT_COMMITS", 50, _positive_int),
@@ -255,14 +256,13 @@ def _hosts(raw: str) -> frozenset[str]:
     return hosts
 
 
-def _registry_auth(env: Mapping[str, str]) -> str:
-    """The text of the dockerconfigjson file (a pull secret mounted into the pod), checked at start."""
+def _registry_credentials(env: Mapping[str, str]) -> dict[str, Credential]:
+    """The dockerconfigjson file (a pull secret mounted into the pod), read and checked at start."""
     path = env.get("FIXLOOP_REGISTRY_AUTH_FILE", "").strip()
     if not path:
-        return ""
+        return {}
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"FIXLOOP_REGISTRY_AUTH_FILE: cannot read {path}: {exc.strerror}") from None
-    parse_docker_config(text)  # raises ConfigError naming the problem
-    return text
+    return parse_docker_config(text)  # raises ConfigError naming the problem
