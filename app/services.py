@@ -81,7 +81,7 @@ async def start_services(settings: Settings, metrics: Metrics) -> Services:
         llm_config=LLMConfig.from_settings(settings),
         user_tokens=UserTokens(store, settings, session),
         kube=await connect_kube(settings, metrics),
-        registry=registry_client(settings, session),
+        registry=registry_client(settings, session) if settings.registry_read else None,
     )
     services.runner = JobRunner(
         store,

@@ -84,6 +84,7 @@ class Settings:
     # Provenance: reading images' OCI labels, and the commits between stable and canary.
     # host -> credential from a .dockerconfigjson (Credential hides its password in repr)
     registry_credentials: Mapping[str, Credential] = field(default_factory=dict)
+    registry_read: bool = True  # False: no request to any registry (no egress there)
     registry_insecure: frozenset[str] = frozenset()  # registries reached over plain HTTP
     registry_timeout_seconds: float = 10.0
     max_suspect_commits: int = 50
@@ -134,6 +135,7 @@ class Settings:
             log_tail_lines=reader.get("FIXLOOP_LOG_TAIL_LINES", 2000, _positive_int),
             github_timeout_seconds=reader.get("FIXLOOP_GITHUB_TIMEOUT", 10.0, _positive_float),
             registry_credentials=_registry_credentials(env),
+            registry_read=reader.get("FIXLOOP_REGISTRY_READ", True, _boolean),
             registry_insecure=reader.get("FIXLOOP_REGISTRY_INSECURE", frozenset(), _hosts),
             registry_timeout_seconds=reader.get("FIXLOOP_REGISTRY_TIMEOUT", 10.0, _positive_float),
             max_suspect_commits=reader.get("FIXLOOP_MAX_SUSPECT_COMMITS", 50, _positive_int),

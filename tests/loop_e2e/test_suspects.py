@@ -3,9 +3,12 @@ and links the top stack frame at the canary's commit; what cannot be known is sa
 
 from __future__ import annotations
 
+import pytest
+
 from tests.fakes.github_commits import add_demo_history
 from tests.fakes.kube_demo import DEMO_CANARY_SHA, DEMO_STABLE_SHA, load_demo_without_revisions
 from tests.harness import AppHarness
+from tests.loop_e2e.loop_driver import Loop
 from tests.loop_e2e.test_failure_to_issue import REPO, demo_notification, seed
 
 COMPARE = "/repos/{owner}/{repo}/compare/{basehead}"
@@ -61,6 +64,13 @@ async def test_a_revision_github_does_not_know_is_said_and_nothing_else_changes(
     assert "## Task for the agent" in body and app_harness.github.issues(REPO)[0].assignees == []
 
 
+@pytest.fixture
+def harness_env() -> dict[str, str]:
+    # The demo's images are on Docker Hub: the tests here never ask it (tests/provenance uses a real
+    # registry on loopback).
+    return {"FIXLOOP_REGISTRY_READ": "false"}
+
+
 async def test_no_revision_on_either_side_makes_no_comparison(app_harness: AppHarness) -> None:
     assert app_harness.github is not None and app_harness.kube is not None
     app_harness.github.add_installation("acme", ["rollouts-demo"])
@@ -68,5 +78,16 @@ async def test_no_revision_on_either_side_makes_no_comparison(app_harness: AppHa
     body = await _issue_body(app_harness)
     part = _suspects_part(body)
     assert "canary revision unknown" in part and "stable revision unknown" in part
-    assert "no fixloop.dev/revision annotation or label" in part
+    assert "no fixloop.dev/revision annotation or label" in part and "the registry is not read" in part
     assert app_harness.github.requests_to("GET", COMPARE) == []
+
+
+async def test_copilot_is_told_the_same_suspect_and_frame(app_harness: AppHarness) -> None:
+    loop = Loop(app_harness)
+    await loop.seed()
+    shas = add_demo_history(loop.github, REPO, DEMO_STABLE_SHA, DEMO_CANARY_SHA)
+    await loop.fail()
+    instructions = loop.issue().agent_assignments[0]["agent_assignment"]["custom_instructions"]
+    assert f"Suspect commit {shas['cache'][:12]}: Pick colours from a cache" in instructions
+    assert "(touched main.go)" in instructions
+    assert f"main.go:214 {loop.github.web_url}/{REPO}/blob/{DEMO_CANARY_SHA}/main.go#L214" in instructions
