@@ -119,7 +119,7 @@ def trace_frames(evidence: Evidence) -> list[Frame]:
 
 
 async def find_suspects(
-    gh: GitHubClient,
+    gh: GitHubClient | None,
     repo: str,
     provenance: Provenance,
     evidence: Evidence,
@@ -133,10 +133,11 @@ async def find_suspects(
         if not side.known:
             found.notes.append(f"The {side.side} revision is unknown ({side.source}).")
     changed: list[str] = []
-    if canary.known and stable.known:
+    if gh is None:  # `python -m app analyze`: no GitHub
+        found.notes.append("GitHub was not asked: the commits between stable and canary are not listed.")
+    elif canary.known and stable.known:
         changed = await _compare(gh, repo, found, max_commits)
-    frames = trace_frames(evidence)
-    await _rank(gh, repo, found, frames, changed)
+        await _rank(gh, repo, found, trace_frames(evidence), changed)
     found.frames = [_link(frame, changed, repo, canary.revision, web_url) for frame in top_frames(evidence)]
     return found
 
