@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from app.analysis.evidence import Evidence
 from app.github.http import GitHubClient
 from app.loop import issue_ops
-from app.loop.analysis_step import analyse_evidence, collect_for
+from app.loop.analysis_step import analyse_evidence, collect_for, trace_origin
 from app.loop.deployments import set_deployment_state
 from app.loop.handoff import NEEDS_HUMAN_LABEL, hand_off
 from app.loop.incidents import IncidentState, move
@@ -90,6 +90,9 @@ async def start_attempt(
     """Attempt N+1 on the same issue: fresh analysis, a note on the issue, a new hand-off."""
     state = IncidentState.of(incident)
     verdict = await analyse_evidence(services, evidence, config, state)
+    # The failing canary is now the fix's build: its suspects are the commits since stable again.
+    template = config.image or view.image_template
+    state.origin = await trace_origin(services, gh, incident.repo, evidence, template)
     state.evidence, state.verdict = evidence.to_dict(), verdict.to_dict()
     state.learned = LearnedSummary.from_evidence(evidence).to_dict()
     state.revision = view.current_pod_hash

@@ -159,6 +159,9 @@ async def _compare(gh: GitHubClient, repo: str, found: Suspects, max_commits: in
         log.info("compare %s in %s failed: %s", basehead, repo, exc)
         found.notes.append(f"GitHub did not answer the comparison {basehead}: suspect commits unknown.")
         return []
+    if not isinstance(answer, dict):
+        found.notes.append(f"GitHub's comparison {basehead} was not an object: suspect commits unknown.")
+        return []
     commits = [c for c in answer.get("commits") or [] if isinstance(c, dict)]
     found.total_commits = int(answer.get("total_commits") or len(commits))
     found.commits = [_commit(c) for c in reversed(commits[-max_commits:])]  # newest first
