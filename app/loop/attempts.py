@@ -17,7 +17,7 @@ from app.loop.render_comments import LearnedSummary, diff_learned, render_recurr
 from app.loop.repo_config import RepoConfig
 from app.loop.stages import Stage
 from app.loop.status import refresh_status
-from app.loop.verify import carries_fix
+from app.loop.verify import carries_fix, not_the_fix
 from app.rollouts.model import RolloutView
 from app.rollouts.notification import Notification
 from app.store import Incident
@@ -50,13 +50,17 @@ async def fix_failed(
     config = (await issue_ops.read_repo_config(gh, incident.repo)).config
     if Stage(incident.stage) is not Stage.REDEPLOYING:
         return await refresh_status(services, gh, incident, config)  # a repeat of a failure already handled
+    evidence = await collect_for(services, view, notification)
+    moved = await not_the_fix(services, gh, incident, config, view=view, evidence=evidence, outcome="failed")
+    if moved is not None:
+        return moved  # not the fix's build: no attempt is counted against it
     incident = await set_deployment_state(services, gh, incident, "failure")
     if incident.attempt >= config.max_attempts:
         return await _give_up(services, gh, incident, config)
     incident = await move(
         services, incident, Stage.FAILED_AGAIN, f"fix revision {view.current_pod_hash} aborted"
     )
-    return await _next_attempt(services, gh, incident, config, notification=notification, view=view)
+    return await _next_attempt(services, gh, incident, config, evidence=evidence, view=view)
 
 
 async def _next_attempt(
@@ -65,12 +69,11 @@ async def _next_attempt(
     incident: Incident,
     config: RepoConfig,
     *,
-    notification: Notification,
+    evidence: Evidence,
     view: RolloutView,
 ) -> Incident:
     state = IncidentState.of(incident)
     previous = LearnedSummary.from_dict(state.learned) if state.learned else None
-    evidence = await collect_for(services, view, notification)
     learned = diff_learned(previous, evidence) or ["The canary failed again with the fix in it."]
     note = render_recurrence_comment(learned, evidence, attempt=incident.attempt + 1)
     return await start_attempt(services, gh, incident, config, evidence=evidence, view=view, note=note)

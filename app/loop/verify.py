@@ -73,13 +73,10 @@ async def verified(
     gh = services.github.installation_client(incident.installation_id or 0)
     new_evidence = await collect_for(services, view, notification)
     config = (await issue_ops.read_repo_config(gh, incident.repo)).config
-    state = IncidentState.of(incident)
-    if state.fix.get("mode") != "retry":  # retry re-runs the same build after a config-only fix
-        template = config.image or view.image_template
-        built_from = await fix_revision(services, view, new_evidence, template, state)
-        if built_from.known and not carries(built_from.revision, str(state.fix.get("sha", ""))):
-            await not_the_fix(services, gh, incident, config, built_from)
-            return
+    if await not_the_fix(
+        services, gh, incident, config, view=view, evidence=new_evidence, outcome="completed"
+    ):
+        return
     incident = await set_deployment_state(services, gh, incident, "success")
     state = IncidentState.of(incident)
     original = evidence_from_dict(state.evidence or {})
@@ -111,12 +108,27 @@ async def fix_revision(
 
 
 async def not_the_fix(
-    services: Services, gh: GitHubClient, incident: Incident, config: RepoConfig, built_from: SideRevision
-) -> None:
-    """The canary completed on a build of another commit: that proves nothing about the fix."""
-    sha = str(IncidentState.of(incident).fix.get("sha", ""))
+    services: Services,
+    gh: GitHubClient,
+    incident: Incident,
+    config: RepoConfig,
+    *,
+    view: RolloutView,
+    evidence: Evidence,
+    outcome: str,
+) -> Incident | None:
+    """A canary that ``outcome`` (completed, failed) on a build of another commit than the merge's says
+    nothing about the fix: a human takes over, the issue says why. None: it is the fix's build (or its
+    commit is unknown, or ``retry`` re-ran the same build after a config-only fix)."""
+    state = IncidentState.of(incident)
+    sha = str(state.fix.get("sha", ""))
+    if state.fix.get("mode") == "retry":
+        return None
+    built_from = await fix_revision(services, view, evidence, config.image or view.image_template, state)
+    if not built_from.known or carries(built_from.revision, sha):
+        return None
     why = (
-        f"the canary that completed runs {built_from.image or 'an image'} built from "
+        f"the canary that {outcome} runs {built_from.image or 'an image'} built from "
         f"{built_from.revision[:12]} ({built_from.source}), not the merge commit {sha[:12]}: "
         "the fix is not verified on a revision that does not carry it"
     )
@@ -125,7 +137,7 @@ async def not_the_fix(
         await issue_ops.ensure_labels(gh, incident.repo, [NEEDS_HUMAN_LABEL])
         await issue_ops.add_labels(gh, incident.repo, incident.issue_number, [NEEDS_HUMAN_LABEL])
     incident = await move(services, incident, Stage.NEEDS_HUMAN, why)
-    await refresh_status(services, gh, incident, config, why)
+    return await refresh_status(services, gh, incident, config, why)
 
 
 async def _comment_once(
