@@ -215,7 +215,8 @@ def revision_hint(obj: dict[str, Any], side: Side, *, template: bool = True) -> 
     for key in REVISION_KEYS:
         for where in ("annotations", "labels"):
             value = str((meta.get(where) or {}).get(key) or "").strip().lower()
-            if _SHA_RE.match(value):
+            # A version label of only digits is a build number, not a commit.
+            if _SHA_RE.match(value) and (key == REVISION_KEYS[0] or not value.isdigit()):
                 return RevisionHint(side, value, f"{where[:-1]} {key} of {kind} {name}")
     return None
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from app.analysis.evidence import Side
 from app.analysis.frames import parse_frames, repo_path
 from app.loop.provenance import Provenance, SideRevision, carries
 from app.loop.render_suspects import instruction_lines, issue_section, task_section
 from app.loop.render_text import safe_block
 from app.loop.suspects import Origin, SuspectCommit, Suspects, TopFrame
+from app.rollouts.evidence_parse import revision_hint
 from tests.attack.injection_corpus import injections
 from tests.attack.live_text import live_findings
 
@@ -104,3 +106,21 @@ def test_hostile_commit_titles_and_logins_stay_inert() -> None:
 def test_a_login_is_shown_as_code_never_as_a_mention() -> None:
     section = issue_section(_origin("Fix", "octocat", "main.go"))
     assert "`octocat`" in section and "@octocat" not in section
+
+
+def test_a_version_label_counts_only_when_it_is_shaped_like_a_commit() -> None:
+    def rs(labels: dict[str, str], annotations: dict[str, str] | None = None) -> dict[str, object]:
+        meta = {"labels": labels, "annotations": annotations or {}}
+        return {"kind": "ReplicaSet", "metadata": {"name": "web-1"}, "spec": {"template": {"metadata": meta}}}
+
+    version = "app.kubernetes.io/version"
+    assert revision_hint(rs({version: "1.4.2"}), Side.CANARY) is None
+    assert revision_hint(rs({version: "20261206"}), Side.CANARY) is None, "a build number"
+    found = revision_hint(rs({version: "3f2c1e9"}), Side.CANARY)
+    assert found is not None and (found.revision, found.where) == (
+        "3f2c1e9",
+        f"label {version} of ReplicaSet web-1",
+    )
+    first = revision_hint(rs({version: "3f2c1e9"}, {"fixloop.dev/revision": "ABCDEF0123"}), Side.STABLE)
+    assert first is not None and first.revision == "abcdef0123", "fixloop.dev/revision first"
+    assert revision_hint(rs({}, {"fixloop.dev/revision": "not a sha; @octocat"}), Side.CANARY) is None
