@@ -9,12 +9,16 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.analysis.evidence import Evidence
 from app.analysis.llm import LLMConfig, analyse
+from app.loop.provenance import resolve
 from app.loop.render_issue import issue_title, render_issue_body
 from app.loop.repo_config import ConfigResult, parse_repo_config, problem_line
+from app.loop.suspects import Origin, find_suspects
 from app.metrics import Metrics
 from app.rollouts.evidence import collect_evidence
 from app.rollouts.kube import KubeClient
+from app.rollouts.model import parse_rollout
 from app.rollouts.notification import BadNotification, Notification, parse_notification
 from app.rollouts.snapshot import EXAMPLES, SnapshotCluster
 from app.services import start_services, stop_services
@@ -116,9 +120,25 @@ async def analyze(settings: Settings, inputs: AnalyzeInputs, kubeconfig: str | N
             json.dumps({"verdict": verdict.to_dict(), "evidence": evidence.to_dict()}, indent=2, default=str)
         )
         return 0
-    body = render_issue_body(incident_id=1, evidence=evidence, verdict=verdict, config=config.config)
+    origin = await _origin(settings, notification, evidence, config.config.image or "")
+    body = render_issue_body(
+        incident_id=1, evidence=evidence, verdict=verdict, config=config.config, origin=origin
+    )
     print(f"# {issue_title(verdict, evidence)}\n\n{body}")
     return 0
+
+
+async def _origin(settings: Settings, notification: Notification, evidence: Evidence, image: str) -> Origin:
+    """Both sides' revisions from the cluster alone (no registry, no GitHub), and the frames' links."""
+    view = parse_rollout(notification.rollout) if notification.rollout else None
+    repo = (view.repo if view else None) or ""
+    found = await resolve(None, evidence, image or (view.image_template if view else ""))
+    suspects = await find_suspects(
+        None, repo, found, evidence, web_url=settings.github_web_url, max_commits=settings.max_suspect_commits
+    )
+    if not repo:
+        suspects.frames = []  # no repository to link into
+    return Origin(found, suspects)
 
 
 async def _cluster(

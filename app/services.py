@@ -22,6 +22,7 @@ from app.loop.stages import Stage
 from app.loop.timeouts import run_sweeps
 from app.metrics import Metrics
 from app.metrics_scorecard import MAX_REPO_LABELS
+from app.registry.client import RegistryClient
 from app.rollouts.kube import KubeClient
 from app.settings import Settings
 from app.store import Store, open_store
@@ -42,6 +43,7 @@ class Services:
     llm_config: LLMConfig
     user_tokens: UserTokens
     kube: KubeClient | None = None  # None: no cluster access configured or reachable at start
+    registry: RegistryClient | None = None  # None: images' OCI labels are not read
     runner: JobRunner | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     background: list[asyncio.Task[None]] = field(default_factory=list)  # awaited at stop, errors logged
@@ -84,6 +86,7 @@ async def start_services(settings: Settings, metrics: Metrics, *, serve_mcp: boo
         llm_config=LLMConfig.from_settings(settings),
         user_tokens=UserTokens(store, settings, session),
         kube=await connect_kube(settings, metrics),
+        registry=registry_client(settings, session) if settings.registry_read else None,
     )
     services.runner = JobRunner(
         store,
@@ -107,6 +110,15 @@ async def start_services(settings: Settings, metrics: Metrics, *, serve_mcp: boo
         services.background.append(asyncio.create_task(run_sweeps(services), name="stage-timeout-sweeps"))
     log.info("fixloop started", extra={"fields": {"database": settings.database_url.split(":")[0]}})
     return services
+
+
+def registry_client(settings: Settings, session: aiohttp.ClientSession) -> RegistryClient:
+    return RegistryClient(
+        session,
+        credentials=dict(settings.registry_credentials),
+        insecure=settings.registry_insecure,
+        timeout=settings.registry_timeout_seconds,
+    )
 
 
 async def connect_kube(settings: Settings, metrics: Metrics) -> KubeClient | None:

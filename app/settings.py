@@ -14,6 +14,7 @@ from typing import TypeVar
 from urllib.parse import urlparse
 
 from app.errors import ConfigError
+from app.registry.auth import Credential, parse_docker_config
 
 T = TypeVar("T")
 
@@ -87,6 +88,13 @@ class Settings:
     mcp_port: int | None = None  # None: no MCP server; 0: any free port (tests)
     mcp_url: str = ""  # the MCP endpoint agents are told to use; empty: $FIXLOOP_PUBLIC_URL/mcp
     mcp_token_hours: float = 168.0  # an incident's MCP token lasts at most this long
+    # Provenance: reading images' OCI labels, and the commits between stable and canary.
+    # host -> credential from a .dockerconfigjson (Credential hides its password in repr)
+    registry_credentials: Mapping[str, Credential] = field(default_factory=dict)
+    registry_read: bool = True  # False: no request to any registry (no egress there)
+    registry_insecure: frozenset[str] = frozenset()  # registries reached over plain HTTP
+    registry_timeout_seconds: float = 10.0
+    max_suspect_commits: int = 50
 
     @property
     def mcp_public_url(self) -> str:
@@ -143,6 +151,11 @@ class Settings:
             mcp_port=reader.get("FIXLOOP_MCP_PORT", None, _mcp_port),
             mcp_url=reader.get("FIXLOOP_MCP_URL", "", _url),
             mcp_token_hours=reader.get("FIXLOOP_MCP_TOKEN_HOURS", 168.0, _positive_float),
+            registry_credentials=_registry_credentials(env),
+            registry_read=reader.get("FIXLOOP_REGISTRY_READ", True, _boolean),
+            registry_insecure=reader.get("FIXLOOP_REGISTRY_INSECURE", frozenset(), _registry_hosts),
+            registry_timeout_seconds=reader.get("FIXLOOP_REGISTRY_TIMEOUT", 10.0, _positive_float),
+            max_suspect_commits=reader.get("FIXLOOP_MAX_SUSPECT_COMMITS", 50, _positive_int),
         )
         if settings.github_private_key and not settings.github_app_id:
             raise ConfigError("GITHUB_APP_ID: required when a private key is set")
@@ -264,3 +277,23 @@ def _private_key(env: Mapping[str, str]) -> str:
     if "-----BEGIN" not in inline or "PRIVATE KEY-----" not in inline:
         raise ConfigError("GITHUB_PRIVATE_KEY: not a PEM private key")
     return inline
+
+
+def _registry_hosts(raw: str) -> frozenset[str]:
+    hosts = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    bad = [host for host in hosts if "/" in host or " " in host]
+    if bad:
+        raise ValueError(f"must be registry hosts (host[:port]) separated by commas, got {bad[0]!r}")
+    return hosts
+
+
+def _registry_credentials(env: Mapping[str, str]) -> dict[str, Credential]:
+    """The dockerconfigjson file (a pull secret mounted into the pod), read and checked at start."""
+    path = env.get("FIXLOOP_REGISTRY_AUTH_FILE", "").strip()
+    if not path:
+        return {}
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"FIXLOOP_REGISTRY_AUTH_FILE: cannot read {path}: {exc.strerror}") from None
+    return parse_docker_config(text)  # raises ConfigError naming the problem

@@ -24,8 +24,9 @@ from app.server import create_app
 from app.services import SERVICES, Services
 from app.settings import Settings
 from tests.fakes.github import FakeGitHub
+from tests.fakes.github_commits import add_demo_history
 from tests.fakes.kube import FakeKube
-from tests.fakes.kube_demo import clone_demo, cloned_notification
+from tests.fakes.kube_demo import DEMO_CANARY_SHA, DEMO_STABLE_SHA, clone_demo, cloned_notification
 from tests.fakes.llm import FakeLLM
 from tests.harness import NOTIFY_TOKEN, base_env
 
@@ -89,7 +90,8 @@ class TimedLLM(FakeLLM):
 
 
 def seed_github(github: FakeGitHub) -> tuple[int, int, str]:
-    """The App installed on both repos, each with a config; alice (Copilot seat, write access) and her token.
+    """The App installed on both repos, each with a config and the demo's history; alice (Copilot seat,
+    write access) and her token.
 
     Returns (installation id, alice's user id, a user token of alice's).
     """
@@ -98,6 +100,8 @@ def seed_github(github: FakeGitHub) -> tuple[int, int, str]:
     for name in REPOS:
         github.put_file(f"{OWNER}/{name}", ".github/fixloop.yml", CONFIG)
         github.add_collaborator(f"{OWNER}/{name}", "alice", "write")
+        # The commits between the demo's stable and canary revisions: each incident compares them.
+        add_demo_history(github, f"{OWNER}/{name}", DEMO_STABLE_SHA, DEMO_CANARY_SHA)
     return installation.id, alice.id, github.user_token("alice")
 
 

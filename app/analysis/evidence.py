@@ -90,6 +90,16 @@ class ImageChange:
     canary: str
 
 
+@dataclass(frozen=True)
+class RevisionHint:
+    """A git revision the cluster states for one side: a label or annotation on its pod template (or, for
+    the canary, on the Rollout). Untrusted: only a value shaped like a commit SHA is kept."""
+
+    side: Side
+    revision: str
+    where: str  # e.g. "annotation fixloop.dev/revision of ReplicaSet rollouts-demo-7b6cd8d9f4"
+
+
 @dataclass
 class Evidence:
     """Everything collected for one failed canary revision.
@@ -110,6 +120,7 @@ class Evidence:
     metrics: list[MetricResult] = field(default_factory=list)
     images: list[ImageChange] = field(default_factory=list)
     gaps: list[str] = field(default_factory=list)
+    revision_hints: list[RevisionHint] = field(default_factory=list)
     window_start: str = ""  # RFC3339: logs of both sides are read since this time
     collected_at: str = ""
 
@@ -147,6 +158,9 @@ def evidence_from_dict(data: dict[str, Any]) -> Evidence:
         metrics=[MetricResult(**{**m, "values": tuple(m["values"])}) for m in data.get("metrics", ())],
         images=[ImageChange(**i) for i in data.get("images", ())],
         gaps=list(data.get("gaps", ())),
+        revision_hints=[
+            RevisionHint(**{**h, "side": Side(h["side"])}) for h in data.get("revision_hints", ())
+        ],
         window_start=data.get("window_start", ""),
         collected_at=data.get("collected_at", ""),
     )

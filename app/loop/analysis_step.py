@@ -10,8 +10,11 @@ from urllib.parse import urlsplit
 from app.analysis.evidence import Evidence
 from app.analysis.llm import analyse
 from app.analysis.verdict import Verdict
+from app.github.http import GitHubClient
 from app.loop.incidents import IncidentState
+from app.loop.provenance import resolve
 from app.loop.repo_config import RepoConfig
+from app.loop.suspects import Origin, find_suspects
 from app.rollouts.evidence import collect_evidence
 from app.rollouts.model import RolloutView
 from app.rollouts.notification import Notification
@@ -61,6 +64,23 @@ def a2a_url_for(services: Services, config: RepoConfig) -> tuple[str, str | None
     if host in settings.a2a_allowed_hosts:
         return wanted, None
     return settings.a2a_url, f"analysis.a2a_url host {host!r} is not in FIXLOOP_A2A_ALLOWED_HOSTS: ignored"
+
+
+async def trace_origin(
+    services: Services, gh: GitHubClient, repo: str, evidence: Evidence, template: str
+) -> dict[str, Any]:
+    """Both sides' revisions and the suspect commits, as stored with the incident; what cannot be known
+    is noted in it, and nothing here raises for it."""
+    found = await resolve(services.registry, evidence, template)
+    suspects = await find_suspects(
+        gh,
+        repo,
+        found,
+        evidence,
+        web_url=services.settings.github_web_url,
+        max_commits=services.settings.max_suspect_commits,
+    )
+    return Origin(found, suspects).to_dict()
 
 
 async def analyse_evidence(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from app.analysis.evidence import Evidence
 from app.github.http import GitHubClient
 from app.loop import issue_ops
-from app.loop.analysis_step import analyse_evidence, collect_for
+from app.loop.analysis_step import analyse_evidence, collect_for, trace_origin
 from app.loop.deployments import set_deployment_state
 from app.loop.handoff import NEEDS_HUMAN_LABEL, hand_off
 from app.loop.incidents import IncidentState, move
@@ -17,7 +17,7 @@ from app.loop.render_comments import LearnedSummary, diff_learned, render_recurr
 from app.loop.repo_config import RepoConfig
 from app.loop.stages import Stage
 from app.loop.status import refresh_status
-from app.loop.verify import carries_fix
+from app.loop.verify import carries_fix, not_the_fix
 from app.rollouts.model import RolloutView
 from app.rollouts.notification import Notification
 from app.store import Incident
@@ -50,13 +50,17 @@ async def fix_failed(
     config = (await issue_ops.read_repo_config(gh, incident.repo)).config
     if Stage(incident.stage) is not Stage.REDEPLOYING:
         return await refresh_status(services, gh, incident, config)  # a repeat of a failure already handled
+    evidence = await collect_for(services, view, notification)
+    moved = await not_the_fix(services, gh, incident, config, view=view, evidence=evidence, outcome="failed")
+    if moved is not None:
+        return moved  # not the fix's build: no attempt is counted against it
     incident = await set_deployment_state(services, gh, incident, "failure")
     if incident.attempt >= config.max_attempts:
         return await _give_up(services, gh, incident, config)
     incident = await move(
         services, incident, Stage.FAILED_AGAIN, f"fix revision {view.current_pod_hash} aborted"
     )
-    return await _next_attempt(services, gh, incident, config, notification=notification, view=view)
+    return await _next_attempt(services, gh, incident, config, evidence=evidence, view=view)
 
 
 async def _next_attempt(
@@ -65,12 +69,11 @@ async def _next_attempt(
     incident: Incident,
     config: RepoConfig,
     *,
-    notification: Notification,
+    evidence: Evidence,
     view: RolloutView,
 ) -> Incident:
     state = IncidentState.of(incident)
     previous = LearnedSummary.from_dict(state.learned) if state.learned else None
-    evidence = await collect_for(services, view, notification)
     learned = diff_learned(previous, evidence) or ["The canary failed again with the fix in it."]
     note = render_recurrence_comment(learned, evidence, attempt=incident.attempt + 1)
     return await start_attempt(services, gh, incident, config, evidence=evidence, view=view, note=note)
@@ -90,6 +93,9 @@ async def start_attempt(
     """Attempt N+1 on the same issue: fresh analysis, a note on the issue, a new hand-off."""
     state = IncidentState.of(incident)
     verdict = await analyse_evidence(services, evidence, config, state)
+    # The failing canary is now the fix's build: its suspects are the commits since stable again.
+    template = config.image or view.image_template
+    state.origin = await trace_origin(services, gh, incident.repo, evidence, template)
     state.evidence, state.verdict = evidence.to_dict(), verdict.to_dict()
     state.learned = LearnedSummary.from_evidence(evidence).to_dict()
     state.revision = view.current_pod_hash

@@ -17,7 +17,7 @@ from app.analysis.verdict import Verdict, verdict_from_dict
 from app.github.http import GitHubClient
 from app.logs import log_context
 from app.loop import issue_ops
-from app.loop.analysis_step import analyse_evidence, collect_for
+from app.loop.analysis_step import analyse_evidence, collect_for, trace_origin
 from app.loop.attempts import fix_failed, incident_of_fix
 from app.loop.handoff import hand_off
 from app.loop.incidents import IncidentState, move, save
@@ -30,6 +30,7 @@ from app.loop.repo_config import ConfigResult, RepoConfig, render_config_problem
 from app.loop.soak import current_incident
 from app.loop.stages import Stage
 from app.loop.status import refresh_status
+from app.loop.suspects import Origin
 from app.loop.task import LiveAccess
 from app.loop.work import claim_incident, release_incident
 from app.mcp.tokens import mint_token
@@ -134,6 +135,8 @@ async def advance(
     if Stage(incident.stage) is Stage.DETECTED:
         evidence = evidence or await collect_for(services, view, notification)
         verdict = await analyse_evidence(services, evidence, config, state)
+        template = config.image or view.image_template
+        state.origin = await trace_origin(services, gh, incident.repo, evidence, template)
         incident = await record_analysis(services, incident, state, evidence, verdict)
     if Stage(incident.stage) is Stage.ANALYSED:
         # The hand-off right after posts the status comment, once, with its outcome.
@@ -203,6 +206,7 @@ async def open_issue(
             config=config,
             attempt=incident.attempt,
             live=await live_access(services, gh, incident),
+            origin=Origin.from_dict(state.origin),
         )
         number = await issue_ops.create_issue(gh, incident.repo, issue_title(verdict, evidence), body, labels)
     state.reach("issue")

@@ -26,6 +26,7 @@ from app.loop.incidents import IncidentState, move, save
 from app.loop.repo_config import AgentName, RepoConfig, resolve_agent
 from app.loop.stages import Stage
 from app.loop.status import refresh_status
+from app.loop.suspects import Origin
 from app.loop.task import Handoff, plan_handoff, task_facts
 from app.rollouts.model import RolloutView
 from app.store import Incident
@@ -61,7 +62,9 @@ async def hand_off(
     agent = agent or resolve_agent(config, view.agent if view else None)
     state = IncidentState.of(incident)
     evidence, verdict = evidence_from_dict(state.evidence or {}), verdict_from_dict(state.verdict or {})
-    facts = task_facts(evidence, verdict, config, attempt=incident.attempt)
+    facts = task_facts(
+        evidence, verdict, config, attempt=incident.attempt, origin=Origin.from_dict(state.origin)
+    )
     plan = plan_handoff(agent, facts, humans=config.assign_humans)
     base_branch = (view.base_branch if view else "") or state.base_branch
     try:

@@ -39,6 +39,7 @@ class IncidentState:
     milestones: dict[str, float] = field(default_factory=dict)  # failure, issue, pr, merge, verified
     llm_tokens: int = 0
     gaps: list[str] = field(default_factory=list)
+    origin: dict[str, Any] = field(default_factory=dict)  # suspects.Origin: revisions, suspect commits
     work: dict[str, Any] = field(default_factory=dict)  # the job holding the incident (app.loop.work)
 
     @classmethod

@@ -16,8 +16,10 @@ from app.analysis.verdict import Verdict
 from app.loop.markers import attempt_marker, incident_marker
 from app.loop.render_facts import Signature, crashes, error_signatures, failed_metrics
 from app.loop.render_samples import render_samples
+from app.loop.render_suspects import issue_section
 from app.loop.render_text import cell, code_span, safe_inline, truncate
 from app.loop.repo_config import RepoConfig
+from app.loop.suspects import Origin
 from app.loop.task import LiveAccess, build_agent_task, task_facts
 
 GITHUB_BODY_LIMIT = 65_536
@@ -149,7 +151,9 @@ def _evidence_head(evidence: Evidence, links: Sequence[Link]) -> list[str]:
     return [*head, _links(links)]
 
 
-def _evidence(evidence: Evidence, signatures: list[Signature], links: Sequence[Link], rows: int) -> str:
+def _evidence(
+    evidence: Evidence, signatures: list[Signature], links: Sequence[Link], rows: int, origin: Origin | None
+) -> str:
     sections = (
         ("Image (stable → canary)", ("container", "stable", "canary"), _image_rows(evidence)),
         (
@@ -163,6 +167,7 @@ def _evidence(evidence: Evidence, signatures: list[Signature], links: Sequence[L
     )
     parts = _evidence_head(evidence, links)
     parts += [f"### {title}\n\n{_table(header, body, rows)}" for title, header, body in sections if body]
+    parts.append(issue_section(origin))
     if evidence.gaps:
         gaps = "\n".join(f"- {safe_inline(gap, 300)}" for gap in evidence.gaps[:20])
         parts.append(f"### Not collected\n\n{gaps}")
@@ -187,16 +192,19 @@ def render_issue_body(
     links: Sequence[Link] = (),
     attempt: int = 1,
     live: LiveAccess | None = None,
+    origin: Origin | None = None,
 ) -> str:
     """The issue body, bounded: drops log samples, then evidence rows; never the marker or the task."""
     head = f"{incident_marker(incident_id)}\n{attempt_marker(attempt)}"
     signatures = error_signatures(evidence)
-    facts = task_facts(evidence, verdict, config, attempt=attempt, signatures=signatures, live=live)
+    facts = task_facts(
+        evidence, verdict, config, attempt=attempt, signatures=signatures, live=live, origin=origin
+    )
     task = build_agent_task(facts)
     analysis = _analysis(verdict)
     samples = render_samples(evidence, signatures)
     for rows in ROW_STEPS:
-        evidence_md = _evidence(evidence, signatures, links, rows)
+        evidence_md = _evidence(evidence, signatures, links, rows, origin)
         for kept in range(len(samples), -1, -1):
             body = _assemble(
                 head, analysis, evidence_md, task, samples=samples[:kept], omitted=len(samples) - kept

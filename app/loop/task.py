@@ -15,8 +15,10 @@ from app.analysis.evidence import Evidence, ImageChange, MetricResult
 from app.analysis.verdict import Classification, Verdict
 from app.loop.markers import HANDOFF_MARKER
 from app.loop.render_facts import Crash, Signature, crashes, error_signatures, failed_metrics, select_failing
+from app.loop.render_suspects import instruction_lines, task_section
 from app.loop.render_text import code_span, fence, safe_block, safe_plain, truncate
 from app.loop.repo_config import AgentName, RepoConfig
+from app.loop.suspects import Origin
 
 TASK_HEADING = "## Task for the agent"
 MAX_FILES = 10
@@ -65,6 +67,7 @@ class TaskFacts:
     attempt: int
     max_attempts: int
     live: LiveAccess | None = None
+    origin: Origin | None = None  # revisions of both sides and the suspect commits, when looked for
 
 
 def valid_path(path: str) -> bool:
@@ -87,6 +90,7 @@ def task_facts(
     attempt: int = 1,
     signatures: list[Signature] | None = None,
     live: LiveAccess | None = None,
+    origin: Origin | None = None,
 ) -> TaskFacts:
     """The facts of the task; ``signatures``: error_signatures(evidence), when the caller has them."""
     found = error_signatures(evidence) if signatures is None else signatures
@@ -106,6 +110,7 @@ def task_facts(
         attempt=attempt,
         max_attempts=config.max_attempts,
         live=live,
+        origin=origin,
     )
 
 
@@ -210,6 +215,8 @@ def build_agent_task(facts: TaskFacts) -> str:
         sections.append("### Failed analysis metrics\n" + "\n".join(_metric_line(m) for m in facts.metrics))
     if facts.crashes:
         sections.append("### Crashes\n" + "\n".join(_crash_line(c) for c in facts.crashes))
+    if task_section(facts.origin):
+        sections.append(task_section(facts.origin))
     if facts.suspected_files:
         files = "\n".join(f"- {code_span(path)}" for path in facts.suspected_files)
         sections.append("### Suspected files\nFrom the analysis; check them before trusting them.\n" + files)
@@ -238,6 +245,7 @@ def build_custom_instructions(facts: TaskFacts) -> str:
         lines += [f"  | {s.canary}/{s.stable} {safe_plain(s.template, 200)}" for s in facts.signatures]
     for m in facts.metrics:
         lines.append(f"Failed metric: {m.name} ({m.phase}), success condition {m.success_condition or '-'}")
+    lines += instruction_lines(facts.origin)
     if facts.suspected_files:
         lines.append("Suspected files: " + ", ".join(facts.suspected_files))
     lines.append(

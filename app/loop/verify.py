@@ -6,18 +6,22 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from app.analysis.evidence import evidence_from_dict
+from app.analysis.evidence import Evidence, Side, evidence_from_dict
 from app.github.http import GitHubClient
 from app.loop import issue_ops
 from app.loop.analysis_step import collect_for
 from app.loop.deployments import set_deployment_state
+from app.loop.handoff import NEEDS_HUMAN_LABEL
 from app.loop.incidents import IncidentState, move, save
 from app.loop.mapping import Mapping
 from app.loop.markers import VERIFIED_MARKER
+from app.loop.provenance import SideRevision, carries, resolve_side
 from app.loop.render_comments import render_verified_comment
+from app.loop.repo_config import RepoConfig
 from app.loop.soak import start_watch
 from app.loop.stages import TERMINAL, Stage
 from app.loop.status import refresh_status
+from app.registry.reference import same_repository
 from app.rollouts.model import RolloutView
 from app.rollouts.notification import Notification
 from app.store import Incident
@@ -69,6 +73,11 @@ async def verified(
 ) -> None:
     gh = services.github.installation_client(incident.installation_id or 0)
     new_evidence = await collect_for(services, view, notification)
+    config = (await issue_ops.read_repo_config(gh, incident.repo)).config
+    if await not_the_fix(
+        services, gh, incident, config, view=view, evidence=new_evidence, outcome="completed"
+    ):
+        return
     incident = await set_deployment_state(services, gh, incident, "success")
     state = IncidentState.of(incident)
     original = evidence_from_dict(state.evidence or {})
@@ -86,6 +95,52 @@ async def verified(
         services, incident, Stage.VERIFIED, f"canary {view.current_pod_hash} completed", state
     )
     await refresh_status(services, gh, incident, config)
+
+
+async def fix_revision(
+    services: Services, view: RolloutView, evidence: Evidence, template: str, state: IncidentState
+) -> SideRevision:
+    """The commit the canary that completed was built from, by the same sources as the incident's."""
+    containers = dict(view.containers)
+    image = containers.get(str(state.fix.get("container", "")), "")
+    if not image and containers:
+        probe = template.replace("{sha}", "0" * 7)
+        image = next((i for i in containers.values() if template and same_repository(probe, i)), "")
+        image = image or next(iter(containers.values()))
+    return await resolve_side(services.registry, evidence, Side.CANARY, image, template)
+
+
+async def not_the_fix(
+    services: Services,
+    gh: GitHubClient,
+    incident: Incident,
+    config: RepoConfig,
+    *,
+    view: RolloutView,
+    evidence: Evidence,
+    outcome: str,
+) -> Incident | None:
+    """A canary that ``outcome`` (completed, failed) on a build of another commit than the merge's says
+    nothing about the fix: a human takes over, the issue says why. None: it is the fix's build (or its
+    commit is unknown, or ``retry`` re-ran the same build after a config-only fix)."""
+    state = IncidentState.of(incident)
+    sha = str(state.fix.get("sha", ""))
+    if state.fix.get("mode") == "retry":
+        return None
+    built_from = await fix_revision(services, view, evidence, config.image or view.image_template, state)
+    if not built_from.known or carries(built_from.revision, sha):
+        return None
+    why = (
+        f"the canary that {outcome} runs {built_from.image or 'an image'} built from "
+        f"{built_from.revision[:12]} ({built_from.source}), not the merge commit {sha[:12]}: "
+        "the fix is not verified on a revision that does not carry it"
+    )
+    log.warning("incident %s: %s", incident.id, why)
+    if incident.issue_number is not None:
+        await issue_ops.ensure_labels(gh, incident.repo, [NEEDS_HUMAN_LABEL])
+        await issue_ops.add_labels(gh, incident.repo, incident.issue_number, [NEEDS_HUMAN_LABEL])
+    incident = await move(services, incident, Stage.NEEDS_HUMAN, why)
+    return await refresh_status(services, gh, incident, config, why)
 
 
 async def _comment_once(

@@ -14,7 +14,14 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from app.analysis.evidence import Evidence, ImageChange, KubeEvent, LogChunk, PodEvidence, Side
+from app.analysis.evidence import (
+    Evidence,
+    ImageChange,
+    KubeEvent,
+    LogChunk,
+    PodEvidence,
+    Side,
+)
 from app.errors import FixloopError
 from app.rollouts.evidence_parse import (
     gap_reason,
@@ -26,6 +33,7 @@ from app.rollouts.evidence_parse import (
     metric_results,
     owned_by,
     pod_evidence,
+    revision_hints,
     template_images,
     unhealthy_first,
 )
@@ -147,6 +155,7 @@ async def collect_evidence(
         metrics=[metric for run in runs for metric in metric_results(run)],
         images=_images(c, view, canary_rs, stable_rs),
         gaps=c.gaps(),
+        revision_hints=revision_hints(view, canary_raw, stable_raw, canary_rs, stable_rs),
         window_start=window,
         collected_at=(now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )

@@ -6,8 +6,17 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.analysis.evidence import ContainerState, ImageChange, KubeEvent, MetricResult, PodEvidence, Side
+from app.analysis.evidence import (
+    ContainerState,
+    ImageChange,
+    KubeEvent,
+    MetricResult,
+    PodEvidence,
+    RevisionHint,
+    Side,
+)
 from app.rollouts.kube_errors import KubeConflict, KubeForbidden, KubeInvalid, KubeNotFound, KubeUnavailable
+from app.rollouts.model import RolloutView
 
 SIDECARS = frozenset(
     {"istio-proxy", "istio-init", "linkerd-proxy", "linkerd-init", "envoy", "vault-agent", "cloud-sql-proxy"}
@@ -238,3 +247,49 @@ def log_plan(pod: PodEvidence) -> list[tuple[str, bool]]:
         if restarted:
             plan.append((container.name, True))
     return plan
+
+
+REVISION_KEYS = ("fixloop.dev/revision", "app.kubernetes.io/version")
+_SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
+
+
+def revision_hint(obj: dict[str, Any], side: Side, *, template: bool = True) -> RevisionHint | None:
+    """The commit a pod template (or, ``template=False``, the object itself) names in an annotation or
+    label: ``fixloop.dev/revision`` first; ``app.kubernetes.io/version`` only when it is shaped like a SHA
+    (it usually holds a release number)."""
+    meta = (_dig(obj, "spec", "template", "metadata") if template else obj.get("metadata")) or {}
+    kind, name = str(obj.get("kind") or "object"), str((obj.get("metadata") or {}).get("name") or "")
+    for key in REVISION_KEYS:
+        for where in ("annotations", "labels"):
+            value = str((meta.get(where) or {}).get(key) or "").strip().lower()
+            # A version label of only digits is a build number, not a commit.
+            if _SHA_RE.match(value) and (key == REVISION_KEYS[0] or not value.isdigit()):
+                return RevisionHint(side, value, f"{where[:-1]} {key} of {kind} {name}")
+    return None
+
+
+def revision_hints(
+    view: RolloutView,
+    canary_pods: list[dict[str, Any]],
+    stable_pods: list[dict[str, Any]],
+    canary_rs: dict[str, Any],
+    stable_rs: dict[str, Any],
+) -> list[RevisionHint]:
+    """The first revision each side states: its ReplicaSet's pod template, else a pod of it; the canary
+    also the Rollout's own metadata (what a GitOps tool stamps on the object it applies)."""
+    sources = {
+        Side.CANARY: [(canary_rs, True), *((p, False) for p in canary_pods), (view_object(view), False)],
+        Side.STABLE: [(stable_rs, True), *((p, False) for p in stable_pods)],
+    }
+    hints = []
+    for side, objects in sources.items():
+        found = (revision_hint(obj, side, template=template) for obj, template in objects if obj)
+        hint = next((h for h in found if h is not None), None)
+        if hint is not None:
+            hints.append(hint)
+    return hints
+
+
+def view_object(view: RolloutView) -> dict[str, Any]:
+    meta = {"name": view.name, "annotations": dict(view.annotations), "labels": dict(view.labels)}
+    return {"kind": "Rollout", "metadata": meta}

@@ -114,9 +114,14 @@ def _headings_and_task_prose(body: str) -> tuple[list[str], str]:
     return headings, "\n".join(task)
 
 
-def live_in_github(fields: Iterable[Field], markers: frozenset[str], tags: Iterable[str]) -> Live:
+def live_in_github(
+    fields: Iterable[Field], markers: frozenset[str], tags: Iterable[str], own_links: tuple[str, ...] = ()
+) -> Live:
     """Live text in what went to GitHub, plus planted text posing as structure: a heading holding a
-    planted tag (a forged "Task for the agent"), or planted text in the task's prose (outside code)."""
+    planted tag (a forged "Task for the agent"), or planted text in the task's prose (outside code).
+
+    ``own_links``: URL prefixes of the links Fixloop writes itself to the GitHub it talks to (the fake's
+    web host in tests, github.com in production): permalinks to the repository's code."""
     tags = tuple(tags)
     live = Live()
     for item in fields:
@@ -131,12 +136,18 @@ def live_in_github(fields: Iterable[Field], markers: frozenset[str], tags: Itera
                 live.add(item, [Finding("assignee", item.text)])
             continue
         plain = item.key.split(".")[-1] in _PLAIN
-        live.add(item, live_findings(item.text, own_markers=markers, rendered=not plain))
+        found = live_findings(item.text, own_markers=markers, rendered=not plain)
+        live.add(item, [f for f in found if not _own_link(f, own_links)])
         if item.key == "body":
             headings, task = _headings_and_task_prose(item.text)
             live.add(item, [Finding("heading", h) for h in headings if any(t in h for t in tags)])
             live.add(item, [Finding("task", t) for t in tags if t in task])
     return live
+
+
+def _own_link(finding: Finding, prefixes: tuple[str, ...]) -> bool:
+    url = finding.excerpt.removeprefix("autolink ")
+    return finding.kind == "link" and bool(prefixes) and url.startswith(prefixes)
 
 
 def agent_facing(fields: Iterable[Field]) -> list[Field]:

@@ -139,7 +139,12 @@ def _outcome(app: AppHarness, fake_llm: FakeLLM, attack: Attack) -> Outcome:
     return Outcome(
         leaked_to_llm=leaked(attack.secrets, prompts),
         leaked_to_github=leaked(attack.secrets, (f.text for f in fields)),
-        live=live_in_github(fields, own_markers(range(1, attack.slices + 1)), attack.tags),
+        live=live_in_github(
+            fields,
+            own_markers(range(1, attack.slices + 1)),
+            attack.tags,
+            own_links=(f"{app.github.web_url}/{REPO}/blob/",),  # permalinks to the stack frames
+        ),
         reached_github=reached(attack.tags, fields),
         reached_llm={tag for tag in attack.tags if any(tag in prompt for prompt in prompts)},
         outside_fence=outside_fence(fake_llm.requests, attack.tags),

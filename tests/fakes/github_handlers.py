@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from tests.fakes import github_commits as _commits  # noqa: F401 - registers the commit routes
 from tests.fakes import github_issues as _issues  # noqa: F401 - registers the issue routes
 from tests.fakes.github_auth import GitHubError
 from tests.fakes.github_routing import Ctx, Reply, not_found, paginate, route, validation_failed

@@ -180,6 +180,7 @@ class Repo:
     issues: dict[int, Issue] = field(default_factory=dict)
     deployments: dict[int, Deployment] = field(default_factory=dict)
     check_runs: list[CheckRun] = field(default_factory=list)
+    commits: dict[str, Any] = field(default_factory=dict)  # sha -> github_commits.FakeCommit, oldest first
     created_at: float = field(default_factory=now)
 
     @property

@@ -167,3 +167,20 @@ def shift_tree(node: Any, by: timedelta) -> None:
             node[key] = _shift_text(value, by)
         else:
             shift_tree(value, by)
+
+
+# The demo extended with revisions: its ReplicaSets' pod templates (and pods) carry `fixloop.dev/revision`.
+DEMO_STABLE_SHA = "4e1f2a9c0b7d3e5f6a8b9c0d1e2f3a4b5c6d7e8f"
+DEMO_CANARY_SHA = "9b2d7e1c4a6f8b0d2e4f6a8c0e2b4d6f8a0c2e4d"
+
+
+def load_demo_without_revisions(fake: FakeKube) -> None:
+    """The demo with no `fixloop.dev/revision` anywhere: neither side's commit is stated."""
+    objects = demo_objects()
+    for obj in objects:
+        template = ((obj.get("spec") or {}).get("template") or {}).get("metadata") or {}
+        for meta in (obj["metadata"], template):
+            (meta.get("annotations") or {}).pop("fixloop.dev/revision", None)
+    fake.add(*objects)
+    for namespace, pod, container, previous, lines in _log_files():
+        fake.set_logs(namespace, pod, container, lines, previous=previous)

@@ -39,6 +39,8 @@ BRIEF_OPERATIONS = {
     ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}"),
     ("GET", "/repos/{owner}/{repo}/pulls"),
     ("GET", "/repos/{owner}/{repo}/commits/{ref}/check-runs"),
+    ("GET", "/repos/{owner}/{repo}/compare/{basehead}"),
+    ("GET", "/repos/{owner}/{repo}/commits"),
     ("GET", "/user"),
     ("GET", "/user/installations"),
 }

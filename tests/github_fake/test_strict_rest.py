@@ -11,6 +11,7 @@ from gidgethub.aiohttp import GitHubAPI
 
 from tests.fakes import keys
 from tests.fakes.github import FakeGitHub
+from tests.fakes.github_commits import add_commit
 from tests.fakes.github_routing import ROUTES
 from tests.fakes.github_state import Installation
 from tests.github_fake.conftest import REPO, call
@@ -313,9 +314,37 @@ async def test_every_operation_answers_in_githubs_shape(
         i async for i in gh.getiter("/user/installations", oauth_token=alice, iterable_key="installations")
     ]
     assert [i["id"] for i in reached] == [inst.id]
+    base = add_commit(fake_github, REPO, "one", {"a.go": "added"}, author="alice")
+    head = add_commit(fake_github, REPO, "two", {"a.go": "modified"}, author=None)
+    await gh.getitem(f"/repos/{REPO}/compare/{base}...{head}", oauth_token=token)
+    _ = [c async for c in gh.getiter(f"/repos/{REPO}/commits?sha={head}&path=a.go", oauth_token=token)]
     answered = {(r.method.lower(), r.template) for r in fake_github.requests if 200 <= r.status < 300}
     assert answered == set(ROUTES)
     assert fake_github.violations == []
+
+
+async def test_compare_lists_what_head_adds_and_404s_an_unknown_ref(
+    fake_github: FakeGitHub, token: str, gh: GitHubAPI
+) -> None:
+    root = add_commit(fake_github, REPO, "root", {"main.go": "added"})
+    stable = add_commit(fake_github, REPO, "stable", {"go.mod": "added"})
+    side = add_commit(fake_github, REPO, "on a branch", {"x.go": "added"}, parents=[root])
+    one = add_commit(fake_github, REPO, "one", {"main.go": "modified"}, parents=[stable], author="bob")
+    two = add_commit(fake_github, REPO, "two", {"README.md": "added"}, author=None)
+    answer = await gh.getitem(f"/repos/{REPO}/compare/{stable[:7]}...{two}", oauth_token=token)
+    assert [c["sha"] for c in answer["commits"]] == [one, two], "oldest first, base's history left out"
+    assert (answer["status"], answer["ahead_by"], answer["total_commits"]) == ("ahead", 2, 2)
+    assert [f["filename"] for f in answer["files"]] == ["main.go", "README.md"]
+    assert answer["commits"][0]["author"]["login"] == "bob" and answer["commits"][1]["author"] == {}
+    paged = await gh.getitem(f"/repos/{REPO}/compare/{stable}...{two}?per_page=1&page=2", oauth_token=token)
+    assert [c["sha"] for c in paged["commits"]] == [two] and "files" not in paged
+    diverged = await gh.getitem(f"/repos/{REPO}/compare/{side}...{two}", oauth_token=token)
+    assert (diverged["status"], diverged["behind_by"]) == ("diverged", 1)
+    with pytest.raises(BadRequest) as missing:
+        await gh.getitem(f"/repos/{REPO}/compare/{stable}...{'0' * 40}", oauth_token=token)
+    assert missing.value.status_code == 404
+    touching = await gh.getitem(f"/repos/{REPO}/commits?sha={two}&path=main.go", oauth_token=token)
+    assert [c["sha"] for c in touching] == [one, root], "newest first, only commits touching the path"
 
 
 async def test_an_answer_that_breaks_the_schema_is_caught(
