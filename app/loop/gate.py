@@ -39,7 +39,7 @@ class GateEndpoint:
         )
 
     async def handle(self, request: web.Request) -> web.Response:
-        if not bearer_matches(request, self._services.settings.notify_token.get()):
+        if not bearer_matches(request, self._services.settings.notify_tokens):
             return json_error(401, "missing or wrong 'Authorization: Bearer' token")
         namespace, name = request.match_info["namespace"], request.match_info["rollout"]
         if not (_NAME.match(namespace) and _NAME.match(name)):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import orjson
 from aiohttp import web
@@ -23,16 +23,19 @@ MappingCheck = Callable[[Notification], Awaitable[str | None]]
 
 
 class NotifyIntake:
-    def __init__(self, token: str, sink: JobSink, metrics: Metrics, mapping_problem: MappingCheck) -> None:
-        self._token = token
+    def __init__(
+        self, tokens: str | Sequence[str], sink: JobSink, metrics: Metrics, mapping_problem: MappingCheck
+    ) -> None:
+        # Several during a rotation: the current token and the previous one, both accepted.
+        self._tokens = tuple(t for t in ([tokens] if isinstance(tokens, str) else tokens) if t)
         self._sink = sink
         self._metrics = metrics
         self._mapping_problem = mapping_problem
 
     async def handle(self, request: web.Request) -> web.Response:
-        if not self._token:
+        if not self._tokens:
             return self._refuse(401, "FIXLOOP_NOTIFY_TOKEN is not configured: notifications are refused")
-        if not bearer_matches(request, self._token):
+        if not bearer_matches(request, self._tokens):
             return self._refuse(401, "missing or wrong 'Authorization: Bearer' token")
         try:
             body = await read_limited(request, MAX_BODY)
