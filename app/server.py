@@ -112,7 +112,7 @@ async def rollouts_notify(request: web.Request) -> web.Response:
     async def mapping_problem(notification: Notification) -> str | None:
         return await intake_mapping_problem(notification, services)
 
-    intake = NotifyIntake(services.settings.notify_tokens, services, services.metrics, mapping_problem)
+    intake = NotifyIntake(services.clusters, services, services.metrics, mapping_problem)
     return await intake.handle(request)
 
 

@@ -65,6 +65,7 @@ class Settings:
     llm_model: str = "gpt-4o-mini"
     database_url: str = "sqlite:///fixloop.db"
     kubeconfig: str = ""
+    clusters_file: str = ""  # the cluster registry (app.clusters); empty: one implicit cluster `default`
     # Tuning (FIXLOOP_*), with defaults that suit a small cluster.
     workers: int = 4
     run_workers: bool = (
@@ -132,6 +133,7 @@ class Settings:
             llm_model=reader.text("FIXLOOP_LLM_MODEL") or "gpt-4o-mini",
             database_url=reader.get("DATABASE_URL", "sqlite:///fixloop.db", _database_url),
             kubeconfig=reader.text("KUBECONFIG"),
+            clusters_file=reader.text("FIXLOOP_CLUSTERS_FILE"),
             workers=reader.get("FIXLOOP_WORKERS", 4, _positive_int),
             run_workers=reader.get("FIXLOOP_RUN_WORKERS", True, _boolean),
             job_max_attempts=reader.get("FIXLOOP_JOB_MAX_ATTEMPTS", 8, _positive_int),

@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING
 
 from app.analysis.evidence import Evidence, evidence_from_dict
 from app.analysis.verdict import Verdict, verdict_from_dict
+from app.clusters import CURRENT_CLUSTER
 from app.github.http import GitHubClient
 from app.logs import log_context
 from app.loop import issue_ops
 from app.loop.analysis_step import analyse_evidence, collect_for
 from app.loop.attempts import fix_failed, incident_of_fix
+from app.loop.consent import note_refusal, source_consented
 from app.loop.handoff import hand_off
-from app.loop.incidents import IncidentState, move, save
+from app.loop.incidents import IncidentState, cluster_of, move, save
 from app.loop.mapping import Mapping
 from app.loop.markers import CONFIG_PROBLEMS_MARKER
 from app.loop.render_comments import LearnedSummary, diff_learned, render_recurrence_comment
@@ -47,7 +49,10 @@ OPEN_STAGES = frozenset({Stage.ISSUE_OPEN, Stage.AGENT_WORKING, Stage.PR_OPEN, S
 async def on_failure(
     services: Services, ctx: JobContext, notification: Notification, view: RolloutView, mapping: Mapping
 ) -> None:
-    key = fingerprint(view)
+    cluster = CURRENT_CLUSTER.get()
+    if not await _consented(services, ctx, view, mapping, cluster):
+        return
+    key = fingerprint(view, cluster)
     if await services.store.is_muted(key) or await services.store.is_muted(str(view.ref)):
         log.info("failure of %s muted (/fixloop ignore): no incident", view.ref)
         return
@@ -75,7 +80,7 @@ async def on_failure(
         repo=mapping.repo,
         installation_id=mapping.installation_id,
         stage=Stage.DETECTED.value,
-        data=_initial_state(view).to_dict(),
+        data=_initial_state(view, cluster).to_dict(),
     )
     if created:
         await services.store.record_transition(incident.id, None, Stage.DETECTED.value, notification.event)
@@ -105,9 +110,30 @@ async def _with_claim(
         await release_incident(services, incident, ctx.job.id)
 
 
-def _initial_state(view: RolloutView) -> IncidentState:
+async def _consented(
+    services: Services, ctx: JobContext, view: RolloutView, mapping: Mapping, cluster: str
+) -> bool:
+    """Whether the repository accepts failures of this cluster/namespace; a refusal is recorded on the
+    job (step ``consent``), logged and counted: no incident, no issue, no hand-off, no patch."""
+    gh = services.github.installation_client(mapping.installation_id)
+    config = (await issue_ops.read_repo_config(gh, mapping.repo)).config
+    if source_consented(services, config, cluster, view.namespace):
+        return True
+    reason = note_refusal(services, mapping.repo, cluster, view.namespace, f"failure of {view.ref}")
+
+    async def record() -> dict[str, object]:
+        return {"refused": reason, "cluster": cluster, "namespace": view.namespace}
+
+    await ctx.step("consent", record)
+    return False
+
+
+def _initial_state(view: RolloutView, cluster: str) -> IncidentState:
     state = IncidentState(
-        revision=view.current_pod_hash, images=dict(view.containers), base_branch=view.base_branch
+        revision=view.current_pod_hash,
+        images=dict(view.containers),
+        base_branch=view.base_branch,
+        cluster=cluster,
     )
     state.reach("failure")
     return state
@@ -186,8 +212,9 @@ async def open_issue(
         number = await issue_ops.find_issue_by_marker(
             gh, incident.repo, incident.id, await services.github.slug(), since=state.issue_requested_at
         )
+    named = cluster_label(services, incident)
     if number is None:
-        labels = list(config.labels)
+        labels = [*config.labels, *named]
         await issue_ops.ensure_labels(gh, incident.repo, labels)
         state.issue_requested_at = time.time()
         incident = await save(services, incident, state)
@@ -197,6 +224,7 @@ async def open_issue(
             verdict=verdict,
             config=config,
             attempt=incident.attempt,
+            cluster=cluster_of(incident) if named else "",
         )
         number = await issue_ops.create_issue(gh, incident.repo, issue_title(verdict, evidence), body, labels)
     state.reach("issue")
@@ -204,6 +232,11 @@ async def open_issue(
         services, incident, Stage.ISSUE_OPEN, f"issue #{number} opened", state, issue_number=number
     )
     return await refresh_status(services, gh, incident, config) if announce else incident
+
+
+def cluster_label(services: Services, incident: Incident) -> list[str]:
+    """``fixloop:cluster/<name>`` once a cluster registry is in use; without one, issues stay as before."""
+    return [f"fixloop:cluster/{cluster_of(incident)}"] if services.settings.clusters_file else []
 
 
 async def note_recurrence(

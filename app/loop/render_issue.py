@@ -126,10 +126,11 @@ def _links(links: Sequence[Link]) -> str:
     return "**Links:** " + " · ".join(shown) if shown else ""
 
 
-def _evidence_head(evidence: Evidence, links: Sequence[Link]) -> list[str]:
+def _evidence_head(evidence: Evidence, links: Sequence[Link], cluster: str = "") -> list[str]:
+    where = f" · cluster {code_span(cluster)}" if cluster else ""  # named once there is a cluster registry
     head = [
         "## Evidence",
-        f"Rollout {code_span(evidence.rollout)} in namespace {code_span(evidence.namespace)} · "
+        f"Rollout {code_span(evidence.rollout)} in namespace {code_span(evidence.namespace)}{where} · "
         f"canary revision {code_span(evidence.canary_hash)} · stable {code_span(evidence.stable_hash)} · "
         f"phase {code_span(evidence.phase or 'unknown')}",
     ]
@@ -138,7 +139,9 @@ def _evidence_head(evidence: Evidence, links: Sequence[Link]) -> list[str]:
     return [*head, _links(links)]
 
 
-def _evidence(evidence: Evidence, signatures: list[Signature], links: Sequence[Link], rows: int) -> str:
+def _evidence(
+    evidence: Evidence, signatures: list[Signature], links: Sequence[Link], rows: int, cluster: str = ""
+) -> str:
     sections = (
         ("Image (stable → canary)", ("container", "stable", "canary"), _image_rows(evidence)),
         (
@@ -150,7 +153,7 @@ def _evidence(evidence: Evidence, signatures: list[Signature], links: Sequence[L
         ("Failed analysis metrics", METRIC_HEADER, _metric_rows(evidence)),
         ("Warning events", ("object", "reason", "count", "message"), _event_rows(evidence)),
     )
-    parts = _evidence_head(evidence, links)
+    parts = _evidence_head(evidence, links, cluster)
     parts += [f"### {title}\n\n{_table(header, body, rows)}" for title, header, body in sections if body]
     if evidence.gaps:
         gaps = "\n".join(f"- {safe_inline(gap, 300)}" for gap in evidence.gaps[:20])
@@ -188,6 +191,7 @@ def render_issue_body(
     config: RepoConfig,
     links: Sequence[Link] = (),
     attempt: int = 1,
+    cluster: str = "",
 ) -> str:
     """The issue body, bounded: drops log samples, then evidence rows; never the marker or the task."""
     head = f"{incident_marker(incident_id)}\n{attempt_marker(attempt)}"
@@ -196,7 +200,7 @@ def render_issue_body(
     analysis = _analysis(verdict)
     samples = _samples(evidence)
     for rows in ROW_STEPS:
-        evidence_md = _evidence(evidence, signatures, links, rows)
+        evidence_md = _evidence(evidence, signatures, links, rows, cluster)
         for kept in range(len(samples), -1, -1):
             body = _assemble(
                 head, analysis, evidence_md, task, samples=samples[:kept], omitted=len(samples) - kept
