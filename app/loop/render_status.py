@@ -55,6 +55,7 @@ class StatusView:
     oauth_url: str = ""  # set only when a user token is missing: where a user authorises Fixloop
     resumed_by: str = ""  # the user whose sign-in resumed a hand-off that waited for a token
     agent: str = ""  # the agent of the latest hand-off
+    cluster: str = ""  # the incident's cluster, shown once a cluster registry is in use
     visited: frozenset[Stage] = field(default_factory=frozenset)
 
 
@@ -158,7 +159,8 @@ def render_status_comment(view: StatusView) -> str:
         STATUS_MARKER,
         f"### Fixloop status: {view.stage.label}",
         f"**Stage** `{view.stage.value}` · **attempt** {view.attempt}/{view.max_attempts} · "
-        f"incident {view.incident_id}",
+        f"incident {view.incident_id}"
+        + (f" · **cluster** {code_span(view.cluster, 63)}" if view.cluster else ""),
         f"**Next step:** {next_step(view)}",
     ]
     if view.problem:

@@ -66,6 +66,7 @@ async def status_view(
         oauth_url=start_url(services.settings) if needs_token else "",
         resumed_by=str(state.handoff.get("resumed_by", "")),
         agent=str(state.handoff.get("agent", "")),
+        cluster=state.cluster if services.settings.clusters_file else "",
     )
 
 

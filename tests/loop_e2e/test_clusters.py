@@ -97,6 +97,8 @@ async def test_the_same_rollout_failing_in_two_clusters_is_two_incidents_and_two
     for issue, cluster in zip(sorted(opened, key=lambda i: i.number), ("prod-eu", "prod-us"), strict=True):
         assert f"fixloop:cluster/{cluster}" in issue.labels
         assert issue.body is not None and f"cluster `{cluster}`" in issue.body
+        status = next(c.body for c in issue.comments if "fixloop:status" in c.body)
+        assert f"**cluster** `{cluster}`" in status
     # Evidence came from each cluster's own API server.
     assert app_harness.kube is not None
     assert any("/pods" in r.path for r in app_harness.kube.requests)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 import yaml
 
+from app.cli import check_config
 from app.clusters import ALL_SOURCES, SourceRule, consents, load_clusters
 from app.errors import ConfigError
 from app.loop.repo_config import parse_repo_config
@@ -114,3 +116,12 @@ def test_the_default_cluster_keeps_todays_fingerprint() -> None:
     assert not fingerprint_text(view).startswith("default:")
     assert fingerprint(view, "prod-eu") != fingerprint(view) != fingerprint(view, "prod-us")
     assert fingerprint_text(view, "prod-eu") == "prod-eu:" + fingerprint_text(view)
+
+
+async def test_check_config_names_the_registry_clusters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = registry(tmp_path, {"clusters": {"eu": {"tokens": ["a"], "in_cluster": True}}})
+    settings = dataclasses.replace(settings, database_url=f"sqlite:///{tmp_path / 'db'}")
+    await check_config(settings)
+    assert "ok   FIXLOOP_CLUSTERS_FILE: clusters eu" in capsys.readouterr().out
