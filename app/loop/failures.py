@@ -50,7 +50,8 @@ async def on_failure(
     services: Services, ctx: JobContext, notification: Notification, view: RolloutView, mapping: Mapping
 ) -> None:
     cluster = CURRENT_CLUSTER.get()
-    if not await _consented(services, ctx, view, mapping, cluster):
+    config_result = await _consented(services, ctx, view, mapping, cluster)
+    if config_result is None:
         return
     key = fingerprint(view, cluster)
     if await services.store.is_muted(key) or await services.store.is_muted(str(view.ref)):
@@ -88,7 +89,9 @@ async def on_failure(
         services,
         ctx,
         incident,
-        lambda i, gh: advance(services, gh, i, notification, view, evidence=collected),
+        lambda i, gh: advance(
+            services, gh, i, notification, view, evidence=collected, config_result=config_result
+        ),
     )
 
 
@@ -112,20 +115,21 @@ async def _with_claim(
 
 async def _consented(
     services: Services, ctx: JobContext, view: RolloutView, mapping: Mapping, cluster: str
-) -> bool:
-    """Whether the repository accepts failures of this cluster/namespace; a refusal is recorded on the
-    job (step ``consent``), logged and counted: no incident, no issue, no hand-off, no patch."""
+) -> ConfigResult | None:
+    """The repository's config when it accepts failures of this cluster/namespace, else None: the
+    refusal is recorded on the job (step ``consent``), logged and counted: no incident, no issue, no
+    hand-off, no patch."""
     gh = services.github.installation_client(mapping.installation_id)
-    config = (await issue_ops.read_repo_config(gh, mapping.repo)).config
-    if source_consented(services, config, cluster, view.namespace):
-        return True
+    result = await issue_ops.read_repo_config(gh, mapping.repo)
+    if source_consented(services, result.config, cluster, view.namespace):
+        return result
     reason = note_refusal(services, mapping.repo, cluster, view.namespace, f"failure of {view.ref}")
 
     async def record() -> dict[str, object]:
         return {"refused": reason, "cluster": cluster, "namespace": view.namespace}
 
     await ctx.step("consent", record)
-    return False
+    return None
 
 
 def _initial_state(view: RolloutView, cluster: str) -> IncidentState:
@@ -147,8 +151,10 @@ async def advance(
     view: RolloutView,
     *,
     evidence: Evidence | None = None,
+    config_result: ConfigResult | None = None,
 ) -> Incident:
-    config_result = await issue_ops.read_repo_config(gh, incident.repo)
+    """``config_result``: the repository's config as just read for the consent check (one read)."""
+    config_result = config_result or await issue_ops.read_repo_config(gh, incident.repo)
     config = config_result.config
     state = IncidentState.of(incident)
     state.note_event(notification.event.value)
