@@ -170,3 +170,15 @@ async def test_a_rotated_out_token_is_refused_and_the_previous_accepted_during_t
         "/analysis/demo/rollouts-demo", headers={"Authorization": f"Bearer {RETIRED}"}
     )
     assert gate.status == 401
+
+
+async def test_the_gate_reads_the_cluster_its_token_names(app_harness: AppHarness, us_kube: FakeKube) -> None:
+    await seeded(app_harness, us_kube, BOTH)
+    assert app_harness.kube is not None
+    eu_before = len(app_harness.kube.requests)
+    answer = await app_harness.client.get(
+        "/analysis/demo/rollouts-demo", headers={"Authorization": f"Bearer {US_TOKEN}"}
+    )
+    assert answer.status == 200
+    assert any("/rollouts/rollouts-demo" in r.path for r in us_kube.requests)
+    assert len(app_harness.kube.requests) == eu_before, "prod-eu's API was not asked"
