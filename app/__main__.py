@@ -11,6 +11,7 @@ from aiohttp import web
 
 from app.analysis.redact import redact
 from app.cli import analyze, check_config, load_inputs, run_worker
+from app.clusters import load_clusters
 from app.errors import ConfigError
 from app.logs import configure_logging
 from app.server import create_app
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env()
+        load_clusters(settings)  # a broken cluster registry stops the start with one line, too
     except ConfigError as exc:
         print(f"fixloop: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from app.analysis.evidence import Evidence
 from app.analysis.llm import LLMConfig, analyse
+from app.clusters import load_clusters
 from app.loop.provenance import resolve
 from app.loop.render_issue import issue_title, render_issue_body
 from app.loop.repo_config import ConfigResult, parse_repo_config, problem_line
@@ -31,6 +32,17 @@ def _line(ok: bool, what: str, detail: str) -> bool:
     return ok
 
 
+def _clusters_line(settings: Settings) -> bool:
+    if settings.clusters_file:
+        names = ", ".join(load_clusters(settings).names)  # validated at start: it loads
+        return _line(True, "FIXLOOP_CLUSTERS_FILE", f"clusters {names}")
+    return _line(
+        bool(settings.notify_token),
+        "FIXLOOP_NOTIFY_TOKEN",
+        "set" if settings.notify_token else "missing: /rollouts/notify refuses every notification",
+    )
+
+
 async def check_config(settings: Settings) -> int:
     """Validate what can be validated without side effects; exit 1 when something required is missing."""
     results = [
@@ -46,11 +58,7 @@ async def check_config(settings: Settings) -> int:
             if settings.github_enabled
             else "GITHUB_APP_ID + GITHUB_PRIVATE_KEY(_PATH) missing: cannot talk to GitHub",
         ),
-        _line(
-            bool(settings.notify_token),
-            "FIXLOOP_NOTIFY_TOKEN",
-            "set" if settings.notify_token else "missing: /rollouts/notify refuses every notification",
-        ),
+        _clusters_line(settings),
     ]
     print(f"info LLM: {'model ' + settings.llm_model if settings.llm_enabled else 'none (offline analyser)'}")
     if settings.a2a_url:

@@ -60,8 +60,14 @@ class Metrics:
         )
         self.notifications = Counter(
             "fixloop_rollout_notifications",
-            "Argo Rollouts notifications by event and outcome",
-            ["event", "outcome"],
+            "Argo Rollouts notifications by event, outcome and cluster (a registry name, or unverified)",
+            ["event", "outcome", "cluster"],
+            registry=r,
+        )
+        self.sources_refused = Counter(
+            "fixloop_sources_refused",
+            "Failures not acted on: the repository does not consent to the Rollout's cluster/namespace",
+            ["cluster"],
             registry=r,
         )
         self.incidents = Gauge("fixloop_incidents", "Incidents by stage", ["stage"], registry=r)

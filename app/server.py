@@ -103,7 +103,7 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
 async def github_webhook(request: web.Request) -> web.Response:
     services: Services = request.app[SERVICES]
     URGENT.set(True)  # this request's task only: its insert goes ahead of the workers' statements
-    intake = WebhookIntake(services.settings.github_webhook_secret.get(), services, services.metrics)
+    intake = WebhookIntake(services.settings.webhook_secrets, services, services.metrics)
     return await intake.handle(request)
 
 
@@ -114,7 +114,7 @@ async def rollouts_notify(request: web.Request) -> web.Response:
     async def mapping_problem(notification: Notification) -> str | None:
         return await intake_mapping_problem(notification, services)
 
-    intake = NotifyIntake(services.settings.notify_token.get(), services, services.metrics, mapping_problem)
+    intake = NotifyIntake(services.clusters, services, services.metrics, mapping_problem)
     return await intake.handle(request)
 
 

@@ -13,6 +13,7 @@ import aiohttp
 from aiohttp import web
 
 from app.analysis.llm import LLMConfig
+from app.clusters import CURRENT_CLUSTER, DEFAULT_CLUSTER, Cluster, ClusterRegistry, load_clusters
 from app.github.app import GitHubApp
 from app.github.user_tokens import UserTokens
 from app.jobs import JobRunner
@@ -42,11 +43,25 @@ class Services:
     github: GitHubApp
     llm_config: LLMConfig
     user_tokens: UserTokens
-    kube: KubeClient | None = None  # None: no cluster access configured or reachable at start
     registry: RegistryClient | None = None  # None: images' OCI labels are not read
+    kubes: dict[str, KubeClient | None] = field(default_factory=dict)  # per cluster; None: unreachable
+    clusters: ClusterRegistry = field(default_factory=lambda: ClusterRegistry((), ()))
     runner: JobRunner | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     background: list[asyncio.Task[None]] = field(default_factory=list)  # awaited at stop, errors logged
+
+    @property
+    def kube(self) -> KubeClient | None:
+        """The client of the cluster this task works for (``CURRENT_CLUSTER``); None: no access."""
+        return self.kubes.get(CURRENT_CLUSTER.get())
+
+    @kube.setter
+    def kube(self, client: KubeClient | None) -> None:
+        self.kubes[CURRENT_CLUSTER.get()] = client
+
+    def kube_for(self, cluster: str) -> KubeClient | None:
+        """The client of ``cluster`` only: never another cluster's, None when it is not reachable."""
+        return self.kubes.get(cluster)
 
     async def submit(self, kind: str, key: str, payload: dict[str, Any]) -> tuple[int, bool]:
         """Store a job durably, then wake a worker: the caller may acknowledge once this returns."""
@@ -75,6 +90,7 @@ def worker_prefix() -> str:
 async def start_services(settings: Settings, metrics: Metrics, *, serve_mcp: bool = True) -> Services:
     """Everything the process needs; the job workers only when ``settings.run_workers``; the MCP server
     when ``FIXLOOP_MCP_PORT`` is set and ``serve_mcp`` (a `worker` process mints tokens, `serve` serves)."""
+    clusters = load_clusters(settings)
     store = await open_store(settings.database_url)
     session = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
     services = Services(
@@ -85,8 +101,9 @@ async def start_services(settings: Settings, metrics: Metrics, *, serve_mcp: boo
         github=GitHubApp(settings, session, metrics),
         llm_config=LLMConfig.from_settings(settings),
         user_tokens=UserTokens(store, settings, session),
-        kube=await connect_kube(settings, metrics),
         registry=registry_client(settings, session) if settings.registry_read else None,
+        kubes={c.name: await connect_kube(settings, metrics, c) for c in clusters.clusters},
+        clusters=clusters,
     )
     services.runner = JobRunner(
         store,
@@ -121,13 +138,20 @@ def registry_client(settings: Settings, session: aiohttp.ClientSession) -> Regis
     )
 
 
-async def connect_kube(settings: Settings, metrics: Metrics) -> KubeClient | None:
-    """The Kubernetes client, or None (logged) when no configuration can be loaded: the app still runs,
-    and every incident states that its cluster evidence is missing."""
+async def connect_kube(
+    settings: Settings, metrics: Metrics, cluster: Cluster | None = None
+) -> KubeClient | None:
+    """The Kubernetes client of ``cluster`` (default: today's KUBECONFIG), or None (logged) when no
+    configuration can be loaded: the app still runs, and its incidents state that evidence is missing."""
+    kubeconfig = settings.kubeconfig if cluster is None else cluster.kubeconfig
+    context = None if cluster is None else cluster.context or None
     try:
-        return await KubeClient.create(settings.kubeconfig or None, settings.kube_timeout_seconds, metrics)
+        return await KubeClient.create(
+            kubeconfig or None, settings.kube_timeout_seconds, metrics, context=context
+        )
     except Exception as exc:  # any failure to load a kubeconfig means "no cluster access"
-        log.warning("no Kubernetes access: %s: %s", type(exc).__name__, exc)
+        name = DEFAULT_CLUSTER if cluster is None else cluster.name
+        log.warning("no Kubernetes access to cluster %s: %s: %s", name, type(exc).__name__, exc)
         return None
 
 
@@ -142,7 +166,8 @@ async def stop_services(services: Services) -> None:
             log.error("background task ended with %s: %s", type(outcome).__name__, outcome)
     if services.runner is not None:
         await services.runner.stop(DRAIN_TIMEOUT)
-    if services.kube is not None:
-        await services.kube.close()
+    for kube in services.kubes.values():
+        if kube is not None:
+            await kube.close()
     await services.session.close()
     await services.store.close()

@@ -50,19 +50,23 @@ class Settings:
     port: int = 8080
     github_app_id: str = ""
     github_private_key: Secret = field(default_factory=lambda: Secret(""))
+    github_private_key_previous: Secret = field(default_factory=lambda: Secret(""))
     github_webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    github_webhook_secret_previous: Secret = field(default_factory=lambda: Secret(""))
     github_api_url: str = "https://api.github.com"
     github_web_url: str = "https://github.com"
     github_client_id: str = ""
     github_client_secret: Secret = field(default_factory=lambda: Secret(""))
     public_url: str = "http://localhost:8080"
     notify_token: Secret = field(default_factory=lambda: Secret(""))
+    notify_token_previous: Secret = field(default_factory=lambda: Secret(""))
     secret_key: Secret = field(default_factory=lambda: Secret(""))
     openai_api_key: Secret = field(default_factory=lambda: Secret(""))
     openai_base_url: str = ""
     llm_model: str = "gpt-4o-mini"
     database_url: str = "sqlite:///fixloop.db"
     kubeconfig: str = ""
+    clusters_file: str = ""  # the cluster registry (app.clusters); empty: one implicit cluster `default`
     # Tuning (FIXLOOP_*), with defaults that suit a small cluster.
     workers: int = 4
     run_workers: bool = (
@@ -105,6 +109,21 @@ class Settings:
         return bool(self.openai_api_key)
 
     @property
+    def webhook_secrets(self) -> tuple[str, ...]:
+        """Every accepted webhook secret: the current one and, during a rotation, the previous one."""
+        return _candidates(self.github_webhook_secret, self.github_webhook_secret_previous)
+
+    @property
+    def notify_tokens(self) -> tuple[str, ...]:
+        """Every accepted notify/gate bearer token: the current one and, during a rotation, the previous."""
+        return _candidates(self.notify_token, self.notify_token_previous)
+
+    @property
+    def github_private_keys(self) -> tuple[str, ...]:
+        """The App keys, the signing one first (current); the previous one is the fallback on a 401."""
+        return _candidates(self.github_private_key, self.github_private_key_previous)
+
+    @property
     def github_enabled(self) -> bool:
         return bool(self.github_app_id and self.github_private_key)
 
@@ -117,19 +136,23 @@ class Settings:
             port=reader.get("PORT", 8080, _port),
             github_app_id=reader.text("GITHUB_APP_ID"),
             github_private_key=Secret(_private_key(env)),
+            github_private_key_previous=Secret(_private_key(env, "GITHUB_PRIVATE_KEY_PREVIOUS")),
             github_webhook_secret=Secret(reader.text("GITHUB_WEBHOOK_SECRET")),
+            github_webhook_secret_previous=Secret(reader.text("GITHUB_WEBHOOK_SECRET_PREVIOUS")),
             github_api_url=reader.get("GITHUB_API_URL", "https://api.github.com", _url),
             github_web_url=reader.get("GITHUB_WEB_URL", "https://github.com", _url),
             github_client_id=reader.text("GITHUB_CLIENT_ID"),
             github_client_secret=Secret(reader.text("GITHUB_CLIENT_SECRET")),
             public_url=reader.get("FIXLOOP_PUBLIC_URL", "http://localhost:8080", _url),
             notify_token=Secret(reader.text("FIXLOOP_NOTIFY_TOKEN")),
+            notify_token_previous=Secret(reader.text("FIXLOOP_NOTIFY_TOKEN_PREVIOUS")),
             secret_key=Secret(reader.text("FIXLOOP_SECRET_KEY")),
             openai_api_key=Secret(reader.text("OPENAI_API_KEY")),
             openai_base_url=reader.get("OPENAI_BASE_URL", "", _url),
             llm_model=reader.text("FIXLOOP_LLM_MODEL") or "gpt-4o-mini",
             database_url=reader.get("DATABASE_URL", "sqlite:///fixloop.db", _database_url),
             kubeconfig=reader.text("KUBECONFIG"),
+            clusters_file=reader.text("FIXLOOP_CLUSTERS_FILE"),
             workers=reader.get("FIXLOOP_WORKERS", 4, _positive_int),
             run_workers=reader.get("FIXLOOP_RUN_WORKERS", True, _boolean),
             job_max_attempts=reader.get("FIXLOOP_JOB_MAX_ATTEMPTS", 8, _positive_int),
@@ -159,7 +182,24 @@ class Settings:
         )
         if settings.github_private_key and not settings.github_app_id:
             raise ConfigError("GITHUB_APP_ID: required when a private key is set")
+        _check_previous(settings)
         return settings
+
+
+def _candidates(current: Secret, previous: Secret) -> tuple[str, ...]:
+    return tuple(secret.get() for secret in (current, previous) if secret)
+
+
+def _check_previous(settings: Settings) -> None:
+    """A previous value alone is a half-finished rotation: refuse it rather than run on the old value."""
+    pairs = (
+        ("GITHUB_PRIVATE_KEY", settings.github_private_key, settings.github_private_key_previous),
+        ("GITHUB_WEBHOOK_SECRET", settings.github_webhook_secret, settings.github_webhook_secret_previous),
+        ("FIXLOOP_NOTIFY_TOKEN", settings.notify_token, settings.notify_token_previous),
+    )
+    for name, current, previous in pairs:
+        if previous and not current:
+            raise ConfigError(f"{name}_PREVIOUS: set only during a rotation, next to {name}")
 
 
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -261,21 +301,21 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     return parse
 
 
-def _private_key(env: Mapping[str, str]) -> str:
-    inline = env.get("GITHUB_PRIVATE_KEY", "").strip()
-    path = env.get("GITHUB_PRIVATE_KEY_PATH", "").strip()
+def _private_key(env: Mapping[str, str], name: str = "GITHUB_PRIVATE_KEY") -> str:
+    inline = env.get(name, "").strip()
+    path = env.get(f"{name}_PATH", "").strip()
     if inline and path:
-        raise ConfigError("GITHUB_PRIVATE_KEY / GITHUB_PRIVATE_KEY_PATH: set one, not both")
+        raise ConfigError(f"{name} / {name}_PATH: set one, not both")
     if path:
         try:
             inline = Path(path).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError(f"GITHUB_PRIVATE_KEY_PATH: cannot read {path}: {exc.strerror}") from None
+            raise ConfigError(f"{name}_PATH: cannot read {path}: {exc.strerror}") from None
     if not inline:
         return ""
     inline = inline.replace("\\n", "\n")  # a PEM pasted into one env line
     if "-----BEGIN" not in inline or "PRIVATE KEY-----" not in inline:
-        raise ConfigError("GITHUB_PRIVATE_KEY: not a PEM private key")
+        raise ConfigError(f"{name}: not a PEM private key")
     return inline
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -33,10 +34,26 @@ async def read_limited(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def bearer_matches(request: web.Request, expected: str) -> bool:
-    """Constant-time check of ``Authorization: Bearer <token>``; an unset token never matches."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, presented = header.partition(" ")
-    if not expected or scheme.lower() != "bearer" or not presented:
-        return False
-    return hmac.compare_digest(presented.strip().encode(), expected.encode())
+def bearer_matches(request: web.Request, expected: str | Sequence[str]) -> bool:
+    """Constant-time check of ``Authorization: Bearer <token>`` against one token or several (a rotation's
+    current and previous); an unset token never matches."""
+    candidates = [expected] if isinstance(expected, str) else expected
+    return matching_candidate(bearer_token(request), candidates) >= 0
+
+
+def bearer_token(request: web.Request) -> str:
+    """The presented bearer token, or "" when there is none."""
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    return presented.strip() if scheme.lower() == "bearer" else ""
+
+
+def matching_candidate(presented: str, candidates: Sequence[str]) -> int:
+    """Index of the candidate equal to ``presented``, or -1. Every candidate is compared, in constant
+    time and without an early exit, so the timing does not tell which one (or whether any) matched."""
+    found = -1
+    given = presented.encode()
+    for index, candidate in enumerate(candidates):
+        equal = hmac.compare_digest(given, candidate.encode())
+        if equal and bool(candidate) and bool(presented) and found < 0:
+            found = index
+    return found

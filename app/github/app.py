@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import gidgethub
@@ -18,11 +19,14 @@ from app.github.http import GitHubClient, TokenProvider
 from app.metrics import Metrics
 from app.settings import Settings
 
+log = logging.getLogger(__name__)
+
 JWT_BACKDATE = 60  # GitHub's advice: iat 60 s in the past, against clock drift
 JWT_LIFETIME = 540  # exp - iat = 600 s, GitHub's maximum
 TOKEN_REFRESH_MARGIN = 300  # renew an installation token 5 minutes before it expires
 ETAG_CACHE_SIZE = 512
 INSTALLATION_LOOKUP_TTL = 600
+T = TypeVar("T")
 
 
 class GitHubApp:
@@ -33,6 +37,7 @@ class GitHubApp:
         self._session = session
         self._metrics = metrics
         self._jwt: tuple[str, float] | None = None
+        self._signing_key = 0  # index into settings.github_private_keys: the current key signs
         self._slug = ""
         self._tokens: dict[int, tuple[str, float]] = {}
         self._token_locks: dict[int, asyncio.Lock] = {}
@@ -51,9 +56,29 @@ class GitHubApp:
         issued = int(now) - JWT_BACKDATE
         expires = issued + JWT_BACKDATE + JWT_LIFETIME
         claims = {"iat": issued, "exp": expires, "iss": self._settings.github_app_id}
-        token = jwt.encode(claims, self._settings.github_private_key.get(), algorithm="RS256")
+        key = self._settings.github_private_keys[self._signing_key]
+        token = jwt.encode(claims, key, algorithm="RS256")
         self._jwt = (token, float(expires))
         return token
+
+    async def with_app_jwt(self, call: Callable[[str], Awaitable[T]]) -> T:
+        """Run ``call(app_jwt)``; on a 401 during a key rotation, switch to the other key and retry once.
+
+        GitHub accepts a JWT signed by any key registered for the App. The current key signs; a 401
+        means GitHub does not know it (yet, or no longer the previous one): the other key is tried and
+        kept until it, too, is refused. Without a previous key a 401 is simply raised.
+        """
+        try:
+            return await call(self.app_jwt())
+        except gidgethub.BadRequest as exc:
+            keys = self._settings.github_private_keys
+            if exc.status_code.value != 401 or len(keys) < 2:
+                raise
+            self._signing_key = (self._signing_key + 1) % len(keys)
+            self._jwt = None
+            which = "previous" if self._signing_key else "current"
+            log.warning("GitHub refused the App JWT (401): signing with the %s private key", which)
+            return await call(self.app_jwt())
 
     def client(
         self,
@@ -89,11 +114,13 @@ class GitHubApp:
             if cached and cached[1] - TOKEN_REFRESH_MARGIN > time.time():
                 return cached[0]
             try:
-                answer = await self.client().post(
-                    "/app/installations/{installation_id}/access_tokens",
-                    url_vars={"installation_id": str(installation_id)},
-                    data={},
-                    jwt=self.app_jwt(),
+                answer = await self.with_app_jwt(
+                    lambda app_jwt: self.client().post(
+                        "/app/installations/{installation_id}/access_tokens",
+                        url_vars={"installation_id": str(installation_id)},
+                        data={},
+                        jwt=app_jwt,
+                    )
                 )
             except gidgethub.BadRequest as exc:
                 raise PermanentError(f"installation {installation_id}: no token ({exc.status_code})") from exc
@@ -115,10 +142,12 @@ class GitHubApp:
             return self._repo_installations[full_name]
         owner, _, repo = full_name.partition("/")
         try:
-            answer = await self.client().getitem(
-                "/repos/{owner}/{repo}/installation",
-                url_vars={"owner": owner, "repo": repo},
-                jwt=self.app_jwt(),
+            answer = await self.with_app_jwt(
+                lambda app_jwt: self.client().getitem(
+                    "/repos/{owner}/{repo}/installation",
+                    url_vars={"owner": owner, "repo": repo},
+                    jwt=app_jwt,
+                )
             )
             found: int | None = int(answer["id"])
         except gidgethub.BadRequest as exc:
@@ -131,7 +160,7 @@ class GitHubApp:
     async def slug(self) -> str:
         """The App's slug (it comments as ``<slug>[bot]``), from ``GET /app``, asked once per process."""
         if not self._slug:
-            answer = await self.client().getitem("/app", jwt=self.app_jwt())
+            answer = await self.with_app_jwt(lambda app_jwt: self.client().getitem("/app", jwt=app_jwt))
             self._slug = str(answer["slug"])
         return self._slug
 

@@ -1,8 +1,12 @@
 """``GET /github/oauth/start`` and ``GET /github/oauth/callback``: a user authorises Fixloop once.
 
-Start stores a random single-use ``state`` (10 minutes) and sends the browser to GitHub; the callback
-pops the state, trades the code for a token pair, asks ``GET /user`` who it belongs to, and stores the
-pair encrypted. Pages are small, escaped HTML; no token is ever put in a URL, a page or a log.
+Start stores a random single-use ``state`` (10 minutes), binds it to the browser with a short-lived
+HttpOnly, SameSite=Lax cookie holding a random nonce (the state's record keeps only the nonce's SHA-256),
+and sends the browser to GitHub; the callback pops the state, refuses it when the cookie is missing or
+differs (a forged link completing someone else's flow in the victim's browser: login CSRF), trades
+the code for a token pair, asks ``GET /user`` who it belongs to, and stores the pair encrypted.
+Pages are small, escaped HTML; no token is ever put in a URL, a page or a log. A browser has one sign-in
+in flight at a time: a second ``/start`` replaces the cookie, and the first tab's callback is refused.
 
 The grant is linked to installations: the one named by ``/start?installation_id=`` or GitHub's
 post-install redirect; for a plain sign-in (no query), every installation of the App the user reaches
@@ -21,6 +25,8 @@ that login. Users who did not just install the App are sent through ``/start`` (
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import html
 import logging
 import secrets
@@ -49,6 +55,8 @@ log = logging.getLogger(__name__)
 
 STATE_TTL = 600.0
 STATE_BYTES = 32
+BROWSER_COOKIE = "fixloop_oauth"
+COOKIE_PATH = "/github/oauth"  # sent to /callback only; Lax: GitHub's redirect back is a top-level GET
 SETUP_ACTIONS = ("install", "update")
 GRANT_JOB = "user-grant"  # a user authorised Fixloop: app.loop.grants resumes what waited for a token
 PER_PAGE = 100
@@ -98,17 +106,35 @@ class OAuthEndpoints:
         if raw and installation is None:
             return _page(400, "Bad request", "installation_id must be a number.", self._again)
         state = secrets.token_urlsafe(STATE_BYTES)
-        data = {"installation_id": installation} if installation is not None else {}
+        nonce = secrets.token_urlsafe(STATE_BYTES)
+        data: dict[str, object] = {"browser": _digest(nonce)}
+        if installation is not None:
+            data["installation_id"] = installation
         await self._store.save_oauth_state(state, data, STATE_TTL)
         location = authorize_url(self._settings, state)
-        return web.Response(status=302, headers={**HEADERS, "Location": location})
+        response = web.Response(status=302, headers={**HEADERS, "Location": location})
+        response.set_cookie(
+            BROWSER_COOKIE,
+            nonce,
+            max_age=int(STATE_TTL),
+            path=COOKIE_PATH,
+            httponly=True,
+            samesite="Lax",
+            secure=self._settings.public_url.startswith("https://"),
+        )
+        return response
 
     async def callback(self, request: web.Request) -> web.Response:
         refused = self._not_ready()
         if refused is not None:
             return refused
+        response = await self._callback(request)
+        response.del_cookie(BROWSER_COOKIE, path=COOKIE_PATH)  # single use, as the state
+        return response
+
+    async def _callback(self, request: web.Request) -> web.Response:
         try:
-            origin = await self._origin(request.query)
+            origin = await self._origin(request.query, request.cookies.get(BROWSER_COOKIE, ""))
             if isinstance(origin, web.Response):
                 return origin
             login = await self._authorise(request.query["code"], origin)
@@ -123,7 +149,7 @@ class OAuthEndpoints:
             return _page(503 if isinstance(exc, TransientError) else 502, "Try again", text, self._again)
         return _page(200, "Done", f"Fixloop can now act for @{login}. You can close this page.")
 
-    async def _origin(self, query: Mapping[str, str]) -> int | web.Response | None:
+    async def _origin(self, query: Mapping[str, str], cookie: str) -> int | web.Response | None:
         """The installation to link the user to (None: none), or the page that refuses the request."""
         state = query.get("state", "")
         data = await self._store.pop_oauth_state(state) if state else None  # single use, even on error
@@ -135,6 +161,12 @@ class OAuthEndpoints:
         if state and data is None:
             text = "This sign-in link was already used or is too old."
             return _page(400, "Expired or unknown request", text, self._again)
+        if state and not _same_browser(cookie, (data or {}).get("browser")):
+            text = (
+                "This sign-in was started in another browser (or its cookie was blocked or has expired): "
+                "finish it in the browser that started it, with cookies allowed."
+            )
+            return _page(400, "Not the browser that started", text, self._again)
         if state:
             found = (data or {}).get("installation_id")
             installation = int(found) if isinstance(found, int) else None
@@ -192,6 +224,17 @@ async def reachable_installations(as_user: GitHubClient) -> list[int]:
             )
             break
     return found
+
+
+def _digest(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+def _same_browser(cookie: str, expected: object) -> bool:
+    """Whether the callback's cookie is the nonce ``/start`` set; a state saved without one never is."""
+    if not cookie or not isinstance(expected, str) or not expected:
+        return False
+    return hmac.compare_digest(_digest(cookie), expected)
 
 
 def _installation_id(raw: str) -> int | None:

@@ -12,7 +12,7 @@ from app.loop import issue_ops
 from app.loop.analysis_step import analyse_evidence, collect_for, trace_origin
 from app.loop.deployments import set_deployment_state
 from app.loop.handoff import NEEDS_HUMAN_LABEL, hand_off
-from app.loop.incidents import IncidentState, move
+from app.loop.incidents import IncidentState, move, rollout_incidents
 from app.loop.render_comments import LearnedSummary, diff_learned, render_recurrence_comment
 from app.loop.repo_config import RepoConfig
 from app.loop.stages import Stage
@@ -35,9 +35,7 @@ async def incident_of_fix(services: Services, view: RolloutView, key: str) -> In
     alias = await services.store.kv_get(ALIAS, key)
     if alias is not None:
         return await services.store.get_incident(int(alias["incident"]))
-    for incident in await services.store.list_incidents(
-        namespace=view.namespace, rollout=view.name, stages=[Stage.REDEPLOYING.value]
-    ):
+    for incident in await rollout_incidents(services, view.namespace, view.name, [Stage.REDEPLOYING.value]):
         if carries_fix(view, IncidentState.of(incident)):
             await services.store.kv_set(ALIAS, key, {"incident": incident.id}, None)
             return incident

@@ -23,6 +23,7 @@ import gidgethub
 from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
+from app.clusters import CURRENT_CLUSTER
 from app.errors import FixloopError, TransientError
 from app.github.http import GitHubClient
 from app.loop import issue_ops
@@ -32,7 +33,7 @@ from app.loop.commands_grammar import Command
 from app.loop.commands_incident import INCIDENT_COMMANDS
 from app.loop.commands_kube import KUBE_COMMANDS
 from app.loop.handoff import WRITE_ROLES
-from app.loop.incidents import IncidentState
+from app.loop.incidents import IncidentState, cluster_of
 from app.loop.markers import find_incident_id
 from app.loop.render_text import code_span, safe_inline
 from app.loop.work import claim_incident, release_incident
@@ -152,7 +153,12 @@ async def execute(
     for command in to_run:
         # Remembered before it runs: a crash mid-command must not repeat an abort or a promote on retry.
         await _remember(services, comment, command, None)
-        outcome = await run_command(inv, command)
+        # The incident's cluster for everything the command reads or patches (analyze's evidence too).
+        bound = CURRENT_CLUSTER.set(cluster_of(inv.incident))
+        try:
+            outcome = await run_command(inv, command)
+        finally:
+            CURRENT_CLUSTER.reset(bound)
         await _remember(services, comment, command, outcome)
         await services.store.add_audit(incident.id, "command", _audit(comment, command, outcome))
         inv.incident = await services.store.get_incident(incident.id) or inv.incident

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from app.github.http import GitHubClient
 from app.loop import issue_ops
 from app.loop.commands_grammar import Command
-from app.loop.incidents import IncidentState
+from app.loop.consent import note_refusal, source_consented
+from app.loop.incidents import IncidentState, cluster_of
 from app.loop.render_text import code_span, truncate
 from app.loop.repo_config import RepoConfig
 from app.rollouts.kube import KubeClient, KubeNotFound
@@ -77,9 +78,10 @@ class Invocation:
     @property
     def kube(self) -> KubeClient:
         """The cluster client; without one every Kubernetes command is refused, saying why."""
-        if self.services.kube is None:
+        kube = self.services.kube_for(cluster_of(self.incident))  # the incident's cluster, never another
+        if kube is None:
             raise Refused(NO_CLUSTER)
-        return self.services.kube
+        return kube
 
     @property
     def rollout_ref(self) -> str:
@@ -100,7 +102,12 @@ def no_args(command: Command) -> None:
 
 
 async def mapped_rollout(inv: Invocation) -> dict[str, Any]:
-    """The incident's Rollout, re-read now, if the cluster is reachable and it still maps to this repo."""
+    """The incident's Rollout, re-read now, if the cluster is reachable, it still maps to this repo and
+    the repo (still) consents to its cluster and namespace."""
+    cluster = cluster_of(inv.incident)
+    if not source_consented(inv.services, await inv.config(), cluster, inv.incident.namespace):
+        reason = note_refusal(inv.services, inv.incident.repo, cluster, inv.incident.namespace, "command")
+        raise Refused(f"{reason}: Fixloop leaves the Rollout alone.")
     try:
         rollout = await inv.kube.get_rollout(inv.incident.namespace, inv.incident.rollout)
     except KubeNotFound as exc:

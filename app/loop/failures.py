@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING
 
 from app.analysis.evidence import Evidence, evidence_from_dict
 from app.analysis.verdict import Verdict, verdict_from_dict
+from app.clusters import CURRENT_CLUSTER
 from app.github.http import GitHubClient
 from app.logs import log_context
 from app.loop import issue_ops
 from app.loop.analysis_step import analyse_evidence, collect_for, trace_origin
 from app.loop.attempts import fix_failed, incident_of_fix
+from app.loop.consent import note_refusal, source_consented
 from app.loop.handoff import hand_off
-from app.loop.incidents import IncidentState, move, save
+from app.loop.incidents import IncidentState, cluster_of, move, save
 from app.loop.mapping import Mapping
 from app.loop.markers import CONFIG_PROBLEMS_MARKER
 from app.loop.render_comments import LearnedSummary, diff_learned, render_recurrence_comment
@@ -51,7 +53,11 @@ OPEN_STAGES = frozenset({Stage.ISSUE_OPEN, Stage.AGENT_WORKING, Stage.PR_OPEN, S
 async def on_failure(
     services: Services, ctx: JobContext, notification: Notification, view: RolloutView, mapping: Mapping
 ) -> None:
-    key = fingerprint(view)
+    cluster = CURRENT_CLUSTER.get()
+    config_result = await _consented(services, ctx, view, mapping, cluster)
+    if config_result is None:
+        return
+    key = fingerprint(view, cluster)
     if await services.store.is_muted(key) or await services.store.is_muted(str(view.ref)):
         log.info("failure of %s muted (/fixloop ignore): no incident", view.ref)
         return
@@ -81,7 +87,7 @@ async def on_failure(
         repo=mapping.repo,
         installation_id=mapping.installation_id,
         stage=Stage.DETECTED.value,
-        data=_initial_state(view).to_dict(),
+        data=_initial_state(view, cluster).to_dict(),
     )
     if created:
         await services.store.record_transition(incident.id, None, Stage.DETECTED.value, notification.event)
@@ -89,7 +95,9 @@ async def on_failure(
         services,
         ctx,
         incident,
-        lambda i, gh: advance(services, gh, i, notification, view, evidence=collected),
+        lambda i, gh: advance(
+            services, gh, i, notification, view, evidence=collected, config_result=config_result
+        ),
     )
 
 
@@ -111,9 +119,31 @@ async def _with_claim(
         await release_incident(services, incident, ctx.job.id)
 
 
-def _initial_state(view: RolloutView) -> IncidentState:
+async def _consented(
+    services: Services, ctx: JobContext, view: RolloutView, mapping: Mapping, cluster: str
+) -> ConfigResult | None:
+    """The repository's config when it accepts failures of this cluster/namespace, else None: the
+    refusal is recorded on the job (step ``consent``), logged and counted: no incident, no issue, no
+    hand-off, no patch."""
+    gh = services.github.installation_client(mapping.installation_id)
+    result = await issue_ops.read_repo_config(gh, mapping.repo)
+    if source_consented(services, result.config, cluster, view.namespace):
+        return result
+    reason = note_refusal(services, mapping.repo, cluster, view.namespace, f"failure of {view.ref}")
+
+    async def record() -> dict[str, object]:
+        return {"refused": reason, "cluster": cluster, "namespace": view.namespace}
+
+    await ctx.step("consent", record)
+    return None
+
+
+def _initial_state(view: RolloutView, cluster: str) -> IncidentState:
     state = IncidentState(
-        revision=view.current_pod_hash, images=dict(view.containers), base_branch=view.base_branch
+        revision=view.current_pod_hash,
+        images=dict(view.containers),
+        base_branch=view.base_branch,
+        cluster=cluster,
     )
     state.reach("failure")
     return state
@@ -127,8 +157,10 @@ async def advance(
     view: RolloutView,
     *,
     evidence: Evidence | None = None,
+    config_result: ConfigResult | None = None,
 ) -> Incident:
-    config_result = await issue_ops.read_repo_config(gh, incident.repo)
+    """``config_result``: the repository's config as just read for the consent check (one read)."""
+    config_result = config_result or await issue_ops.read_repo_config(gh, incident.repo)
     config = config_result.config
     state = IncidentState.of(incident)
     state.note_event(notification.event.value)
@@ -194,8 +226,9 @@ async def open_issue(
         number = await issue_ops.find_issue_by_marker(
             gh, incident.repo, incident.id, await services.github.slug(), since=state.issue_requested_at
         )
+    named = cluster_label(services, incident)
     if number is None:
-        labels = list(config.labels)
+        labels = [*config.labels, *named]
         await issue_ops.ensure_labels(gh, incident.repo, labels)
         state.issue_requested_at = time.time()
         incident = await save(services, incident, state)
@@ -207,6 +240,7 @@ async def open_issue(
             attempt=incident.attempt,
             live=await live_access(services, gh, incident),
             origin=Origin.from_dict(state.origin),
+            cluster=cluster_of(incident) if named else "",
         )
         number = await issue_ops.create_issue(gh, incident.repo, issue_title(verdict, evidence), body, labels)
     state.reach("issue")
@@ -230,6 +264,11 @@ async def live_access(services: Services, gh: GitHubClient, incident: Incident) 
         return None
     token = await mint_token(services.store, incident.id, settings.mcp_token_hours * 3600)
     return LiveAccess(settings.mcp_public_url, token)
+
+
+def cluster_label(services: Services, incident: Incident) -> list[str]:
+    """``fixloop:cluster/<name>`` once a cluster registry is in use; without one, issues stay as before."""
+    return [f"fixloop:cluster/{cluster_of(incident)}"] if services.settings.clusters_file else []
 
 
 async def note_recurrence(

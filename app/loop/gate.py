@@ -20,7 +20,7 @@ from app.analysis.llm import analyse
 from app.analysis.verdict import Verdict
 from app.rollouts.evidence import collect_evidence
 from app.rollouts.model import parse_rollout
-from app.web import bearer_matches, json_error
+from app.web import bearer_token, json_error
 
 if TYPE_CHECKING:
     from app.services import Services
@@ -39,17 +39,25 @@ class GateEndpoint:
         )
 
     async def handle(self, request: web.Request) -> web.Response:
-        if not bearer_matches(request, self._services.settings.notify_token.get()):
+        cluster = self._services.clusters.identify(bearer_token(request))  # the token names the cluster
+        if cluster is None:
             return json_error(401, "missing or wrong 'Authorization: Bearer' token")
         namespace, name = request.match_info["namespace"], request.match_info["rollout"]
         if not (_NAME.match(namespace) and _NAME.match(name)):
             return json_error(400, "namespace and rollout must be Kubernetes names")
-        answer = await self._decide(namespace, name)
-        log.info("gate %s/%s: promote=%s confidence=%s", namespace, name, answer.promote, answer.confidence)
+        answer = await self._decide(cluster.name, namespace, name)
+        log.info(
+            "gate %s %s/%s: promote=%s confidence=%s",
+            cluster.name,
+            namespace,
+            name,
+            answer.promote,
+            answer.confidence,
+        )
         return web.json_response(answer.to_dict())
 
-    async def _decide(self, namespace: str, name: str) -> GateAnswer:
-        kube = self._services.kube
+    async def _decide(self, cluster: str, namespace: str, name: str) -> GateAnswer:
+        kube = self._services.kube_for(cluster)  # that cluster's evidence only
         if kube is None:
             return refuse("Fixloop has no Kubernetes access")
         try:
@@ -69,7 +77,7 @@ class GateEndpoint:
                 tail_lines=self._services.settings.log_tail_lines,
             )
 
-        return await self._gate.decide(f"{namespace}/{name}/{view.current_pod_hash}", load)
+        return await self._gate.decide(f"{cluster}/{namespace}/{name}/{view.current_pod_hash}", load)
 
     async def _analyse(self, evidence: Evidence) -> Verdict:
         return await analyse(

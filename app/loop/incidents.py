@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from app.clusters import CURRENT_CLUSTER, DEFAULT_CLUSTER
 from app.loop.stages import IllegalTransition, Stage, can_move
 from app.store import Incident
 
@@ -22,6 +23,7 @@ class IncidentState:
     """What the loop remembers about an incident, stored as ``Incident.data`` (JSON)."""
 
     revision: str = ""  # canary pod-template hash of the failure
+    cluster: str = DEFAULT_CLUSTER  # the registry's name of the cluster the Rollout runs in
     base_branch: str = ""  # fixloop.dev/base-branch; empty: the repository's default branch
     images: dict[str, str] = field(default_factory=dict)  # canary container -> image
     evidence: dict[str, Any] | None = None  # Evidence.to_dict() of the latest analysed failure
@@ -109,3 +111,15 @@ def _observe_milestones(services: Services, to: Stage, state: IncidentState, att
         services.metrics.loop_duration.labels(milestone).observe(max(0.0, time.time() - failure))
     if to in (Stage.VERIFIED, Stage.NEEDS_HUMAN, Stage.SUPERSEDED, Stage.IGNORED):
         services.metrics.attempts.observe(attempt)
+
+
+async def rollout_incidents(services: Services, namespace: str, rollout: str, stages: Any) -> list[Incident]:
+    """The incidents of this Rollout in the cluster this job works for: the same name in another cluster
+    is another Rollout."""
+    cluster = CURRENT_CLUSTER.get()
+    found = await services.store.list_incidents(namespace=namespace, rollout=rollout, stages=stages)
+    return [i for i in found if IncidentState.of(i).cluster == cluster]
+
+
+def cluster_of(incident: Incident) -> str:
+    return IncidentState.of(incident).cluster

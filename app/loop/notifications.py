@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from app.clusters import CURRENT_CLUSTER, DEFAULT_CLUSTER
 from app.errors import PermanentError
 from app.logs import log_context
 from app.loop import failures, verify
@@ -26,20 +27,31 @@ async def handle_notification_job(job: Job, ctx: JobContext, services: Services)
         notification = parse_notification(job.payload.get("body"))
     except BadNotification as exc:
         raise PermanentError(f"stored notification unreadable: {exc}") from exc
-    with log_context(rollout=f"{notification.namespace}/{notification.name}"):
-        view = await current_rollout(services, notification)
-        try:
-            mapping = await resolve_mapping(view, services)
-        except Unmapped as exc:
-            unmapped(services, exc)
-            return
-        with log_context(repo=mapping.repo, installation=mapping.installation_id):
-            if notification.is_failure:
-                await failures.on_failure(services, ctx, notification, view, mapping)
-            elif notification.event is NotificationEvent.ROLLOUT_COMPLETED:
-                await verify.on_completed(services, ctx, notification, view, mapping)
-            else:
-                await verify.on_progress(services, ctx, notification, view, mapping)
+    cluster = str(job.payload.get("cluster") or DEFAULT_CLUSTER)  # jobs stored before clusters: default
+    if cluster not in services.clusters.names:
+        raise PermanentError(f"cluster {cluster} is no longer in the cluster registry")
+    bound = CURRENT_CLUSTER.set(cluster)  # services.kube is that cluster's client, for this job only
+    try:
+        with log_context(rollout=f"{notification.namespace}/{notification.name}", cluster=cluster):
+            await _route(services, ctx, notification)
+    finally:
+        CURRENT_CLUSTER.reset(bound)
+
+
+async def _route(services: Services, ctx: JobContext, notification: Notification) -> None:
+    view = await current_rollout(services, notification)
+    try:
+        mapping = await resolve_mapping(view, services)
+    except Unmapped as exc:
+        unmapped(services, exc)
+        return
+    with log_context(repo=mapping.repo, installation=mapping.installation_id):
+        if notification.is_failure:
+            await failures.on_failure(services, ctx, notification, view, mapping)
+        elif notification.event is NotificationEvent.ROLLOUT_COMPLETED:
+            await verify.on_completed(services, ctx, notification, view, mapping)
+        else:
+            await verify.on_progress(services, ctx, notification, view, mapping)
 
 
 async def current_rollout(services: Services, notification: Notification) -> RolloutView:

@@ -17,11 +17,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from app.github.http import GitHubClient
+from app.loop.consent import note_refusal, source_consented
 from app.loop.deployments import create_deployment
-from app.loop.incidents import IncidentState, move, save
+from app.loop.incidents import IncidentState, cluster_of, move, save
 from app.loop.repo_config import RedeployMode, RepoConfig
 from app.loop.stages import Stage
 from app.loop.status import refresh_status
+from app.rollouts.kube import KubeClient
 from app.rollouts.kube_errors import KubeConflict, RolloutMoved
 from app.rollouts.model import ANNOTATION_FIX_PR, ANNOTATION_FIX_SHA, ANNOTATION_INCIDENT, parse_rollout
 from app.store import Incident
@@ -45,9 +47,10 @@ async def on_merged(
     incident = await move(services, incident, Stage.MERGED, f"#{pr} merged as {sha[:12]}", state)
     environment = config.environment_for(incident.namespace, incident.rollout)
     incident = await create_deployment(services, gh, incident, sha=sha, environment=environment)
-    if services.kube is None:
-        return await _stuck(services, gh, incident, config, NO_CLUSTER)
-    await services.kube.annotate_rollout(
+    kube, refused = _cluster_client(services, incident, config, "redeploy")
+    if kube is None:
+        return await _stuck(services, gh, incident, config, refused)
+    await kube.annotate_rollout(
         incident.namespace,
         incident.rollout,
         {ANNOTATION_INCIDENT: str(incident.id), ANNOTATION_FIX_PR: str(pr), ANNOTATION_FIX_SHA: sha},
@@ -57,7 +60,7 @@ async def on_merged(
             return await refresh_status(services, gh, incident, config)  # wait for CI to build the image
         return await send_image(services, gh, incident, config)
     if config.redeploy is RedeployMode.RETRY:
-        await services.kube.retry(incident.namespace, incident.rollout)
+        await kube.retry(incident.namespace, incident.rollout)
     return await _redeploying(services, gh, incident, config, f"redeploy mode {config.redeploy.value}")
 
 
@@ -67,9 +70,10 @@ async def send_image(
     """Set the Rollout's image to the one built from the merge SHA (CI has succeeded on it)."""
     state = IncidentState.of(incident)
     sha = str(state.fix.get("sha", ""))
-    if services.kube is None:
-        return await _stuck(services, gh, incident, config, NO_CLUSTER)
-    view = parse_rollout(await services.kube.get_rollout(incident.namespace, incident.rollout))
+    kube, refused = _cluster_client(services, incident, config, "image patch")
+    if kube is None:
+        return await _stuck(services, gh, incident, config, refused)
+    view = parse_rollout(await kube.get_rollout(incident.namespace, incident.rollout))
     template = config.image or view.image_template
     if not template:
         return await _stuck(
@@ -82,13 +86,25 @@ async def send_image(
     image = template.replace("{sha}", sha)
     container = _container_for(view.containers, image)
     try:
-        await services.kube.set_image(incident.namespace, incident.rollout, container, image)
+        await kube.set_image(incident.namespace, incident.rollout, container, image)
     except (RolloutMoved, KubeConflict) as exc:  # set_image re-read and re-tried the 409s already
         why = f"the image {image} could not be set on the Rollout: {exc}"
         return await _stuck(services, gh, incident, config, why)
     state.fix.update({"image": image, "container": container})
     incident = await save(services, incident, state)
     return await _redeploying(services, gh, incident, config, f"image {image} set on {container}")
+
+
+def _cluster_client(
+    services: Services, incident: Incident, config: RepoConfig, what: str
+) -> tuple[KubeClient | None, str]:
+    """The client of the incident's cluster, or None and why: unreachable, or the repository no longer
+    consents to that cluster/namespace (its ``sources:``). Never another cluster's client."""
+    cluster = cluster_of(incident)
+    if not source_consented(services, config, cluster, incident.namespace):
+        return None, note_refusal(services, incident.repo, cluster, incident.namespace, what)
+    kube = services.kube_for(cluster)
+    return kube, "" if kube is not None else NO_CLUSTER
 
 
 def _container_for(containers: Mapping[str, str], image: str) -> str:

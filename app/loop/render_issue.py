@@ -139,10 +139,11 @@ def _links(links: Sequence[Link]) -> str:
     return "**Links:** " + " · ".join(shown) if shown else ""
 
 
-def _evidence_head(evidence: Evidence, links: Sequence[Link]) -> list[str]:
+def _evidence_head(evidence: Evidence, links: Sequence[Link], cluster: str = "") -> list[str]:
+    where = f" · cluster {code_span(cluster)}" if cluster else ""  # named once there is a cluster registry
     head = [
         "## Evidence",
-        f"Rollout {code_span(evidence.rollout)} in namespace {code_span(evidence.namespace)} · "
+        f"Rollout {code_span(evidence.rollout)} in namespace {code_span(evidence.namespace)}{where} · "
         f"canary revision {code_span(evidence.canary_hash)} · stable {code_span(evidence.stable_hash)} · "
         f"phase {code_span(evidence.phase or 'unknown')}",
     ]
@@ -152,7 +153,13 @@ def _evidence_head(evidence: Evidence, links: Sequence[Link]) -> list[str]:
 
 
 def _evidence(
-    evidence: Evidence, signatures: list[Signature], links: Sequence[Link], rows: int, origin: Origin | None
+    evidence: Evidence,
+    signatures: list[Signature],
+    links: Sequence[Link],
+    rows: int,
+    *,
+    origin: Origin | None,
+    cluster: str = "",
 ) -> str:
     sections = (
         ("Image (stable → canary)", ("container", "stable", "canary"), _image_rows(evidence)),
@@ -165,7 +172,7 @@ def _evidence(
         ("Failed analysis metrics", METRIC_HEADER, _metric_rows(evidence)),
         ("Warning events", ("object", "reason", "count", "message"), _event_rows(evidence)),
     )
-    parts = _evidence_head(evidence, links)
+    parts = _evidence_head(evidence, links, cluster)
     parts += [f"### {title}\n\n{_table(header, body, rows)}" for title, header, body in sections if body]
     parts.append(issue_section(origin))
     if evidence.gaps:
@@ -193,6 +200,7 @@ def render_issue_body(
     attempt: int = 1,
     live: LiveAccess | None = None,
     origin: Origin | None = None,
+    cluster: str = "",
 ) -> str:
     """The issue body, bounded: drops log samples, then evidence rows; never the marker or the task."""
     head = f"{incident_marker(incident_id)}\n{attempt_marker(attempt)}"
@@ -204,7 +212,7 @@ def render_issue_body(
     analysis = _analysis(verdict)
     samples = render_samples(evidence, signatures)
     for rows in ROW_STEPS:
-        evidence_md = _evidence(evidence, signatures, links, rows, origin)
+        evidence_md = _evidence(evidence, signatures, links, rows, origin=origin, cluster=cluster)
         for kept in range(len(samples), -1, -1):
             body = _assemble(
                 head, analysis, evidence_md, task, samples=samples[:kept], omitted=len(samples) - kept

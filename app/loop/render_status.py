@@ -57,6 +57,7 @@ class StatusView:
     agent: str = ""  # the agent of the latest hand-off
     infra: bool = False  # the hand-off was refused as an infrastructure failure: no agent would help
     soak: str = ""  # a verified fix: its soak watch (app.loop.soak), Fixloop's own words
+    cluster: str = ""  # the incident's cluster, shown once a cluster registry is in use
     visited: frozenset[Stage] = field(default_factory=frozenset)
 
 
@@ -168,7 +169,8 @@ def render_status_comment(view: StatusView) -> str:
         STATUS_MARKER,
         f"### Fixloop status: {view.stage.label}",
         f"**Stage** `{view.stage.value}` · **attempt** {view.attempt}/{view.max_attempts} · "
-        f"incident {view.incident_id}",
+        f"incident {view.incident_id}"
+        + (f" · **cluster** {code_span(view.cluster, 63)}" if view.cluster else ""),
         f"**Next step:** {next_step(view)}",
     ]
     if view.soak:

@@ -15,7 +15,7 @@ from app.github.http import GitHubClient
 from app.loop import issue_ops
 from app.loop.analysis_step import collect_for
 from app.loop.attempts import ALIAS, start_attempt
-from app.loop.incidents import IncidentState, move
+from app.loop.incidents import IncidentState, move, rollout_incidents
 from app.loop.render_comments import LearnedSummary, render_reopened_note
 from app.loop.render_facts import Signature, failing_signatures
 from app.loop.soak import FAILED, end_watch, watching
@@ -40,9 +40,7 @@ async def verified_incident_for(
     found = (
         [existing]
         if existing is not None
-        else await services.store.list_incidents(
-            namespace=view.namespace, rollout=view.name, stages=[Stage.VERIFIED.value]
-        )
+        else await rollout_incidents(services, view.namespace, view.name, [Stage.VERIFIED.value])
     )
     candidates = [incident for incident in found if await watching(services, incident)]
     if not candidates:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from app.clusters import MAX_RULES, SourceRule, source_rule
 from app.loop.markers import CONFIG_PROBLEMS_MARKER, defuse_markers
 from app.loop.stages import Stage
 
@@ -78,6 +79,8 @@ class RepoConfig:
     stage_timeouts: StageTimeouts = field(default_factory=StageTimeouts)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     soak_hours: float = 24.0  # after verification: the same signature back within it reopens the issue
+    # Which clusters/namespaces may open issues here (app.clusters); None: the operator's default_sources.
+    sources: tuple[SourceRule, ...] | None = None
     keys_set: frozenset[str] = frozenset()  # keys the file set to a valid value (for precedence)
 
     def image_for(self, sha: str) -> str | None:
@@ -213,7 +216,15 @@ CHECKS: dict[str, Check] = {
     "soak_hours": _check_soak,
 }
 TIMEOUT_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(StageTimeouts))
-KNOWN_KEYS: tuple[str, ...] = (*CHECKS, "stage_timeouts")
+KNOWN_KEYS: tuple[str, ...] = (*CHECKS, "stage_timeouts", "sources")
+
+
+def _check_sources(value: object) -> tuple[tuple[SourceRule, ...], str | None]:
+    rules = [source_rule(item) for item in value] if isinstance(value, list) else [None]
+    if None in rules or len(rules) > MAX_RULES:
+        why = f"a list of at most {MAX_RULES} `{{cluster: <glob>, namespaces: [<glob>, ...]}}`"
+        return (), f"{why}; consenting to no cluster until it is fixed"
+    return tuple(r for r in rules if r is not None), None
 
 
 def resolve_agent(config: RepoConfig, annotation: str | None) -> AgentName:
@@ -281,6 +292,10 @@ def _apply(data: dict[object, object], lines: dict[tuple[str, ...], int]) -> Con
             problems.append(ConfigProblem(str(key), line, "unknown key; ignored"))
         elif value is None:  # `key:` with nothing after it: the default
             continue
+        elif key == "sources":  # a broken list consents to nothing rather than to the default
+            changes[key], message = _check_sources(value)
+            if message:
+                problems.append(ConfigProblem(key, line, message))
         elif key == "stage_timeouts":
             changes[key], found = _timeouts(value, lines)
             problems.extend(found)

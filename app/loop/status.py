@@ -69,6 +69,7 @@ async def status_view(
         agent=str(state.handoff.get("agent", "")),
         infra=state.handoff.get("outcome") == "infra",
         soak=await soak_line(services, incident),
+        cluster=state.cluster if services.settings.clusters_file else "",
     )
 
 

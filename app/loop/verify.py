@@ -12,7 +12,7 @@ from app.loop import issue_ops
 from app.loop.analysis_step import collect_for
 from app.loop.deployments import set_deployment_state
 from app.loop.handoff import NEEDS_HUMAN_LABEL
-from app.loop.incidents import IncidentState, move, save
+from app.loop.incidents import IncidentState, move, rollout_incidents, save
 from app.loop.mapping import Mapping
 from app.loop.markers import VERIFIED_MARKER
 from app.loop.provenance import SideRevision, carries, resolve_side
@@ -50,9 +50,7 @@ def carries_fix(view: RolloutView, state: IncidentState) -> bool:
 async def on_completed(
     services: Services, ctx: JobContext, notification: Notification, view: RolloutView, mapping: Mapping
 ) -> None:
-    for incident in await services.store.list_incidents(
-        namespace=view.namespace, rollout=view.name, stages=LIVE
-    ):
+    for incident in await rollout_incidents(services, view.namespace, view.name, LIVE):
         state = IncidentState.of(incident)
         gh = services.github.installation_client(mapping.installation_id)
         if Stage(incident.stage) is Stage.REDEPLOYING and carries_fix(view, state):
@@ -166,8 +164,6 @@ async def on_progress(
     services: Services, ctx: JobContext, notification: Notification, view: RolloutView, mapping: Mapping
 ) -> None:
     """Updates, steps and pauses change no stage; they are kept in the audit trail of live incidents."""
-    for incident in await services.store.list_incidents(
-        namespace=view.namespace, rollout=view.name, stages=LIVE
-    ):
+    for incident in await rollout_incidents(services, view.namespace, view.name, LIVE):
         detail = {"event": notification.event.value, "revision": view.current_pod_hash, "phase": view.phase}
         await services.store.add_audit(incident.id, "rollout", detail)

@@ -18,11 +18,12 @@ from app.analysis.redact import Redactor
 from app.analysis.signals import describe_metric, read_signals
 from app.analysis.verdict import verdict_from_dict
 from app.errors import FixloopError
-from app.loop.incidents import IncidentState
+from app.loop.incidents import IncidentState, cluster_of
 from app.rollouts.evidence_parse import kube_event, metric_results
 from app.rollouts.model import POD_TEMPLATE_HASH_LABEL
 
 if TYPE_CHECKING:
+    from app.rollouts.kube import KubeClient
     from app.services import Services
     from app.store import Incident
 
@@ -66,7 +67,7 @@ class IncidentReader:
         return clean("\n".join(lines))
 
     async def canary_logs(self, tail_lines: int, previous: bool) -> str:
-        kube = self.services.kube
+        kube = self._kube
         if kube is None:
             return "No Kubernetes access is configured: no fresh logs."
         tail = max(1, min(tail_lines, MAX_TAIL_LINES))
@@ -88,7 +89,7 @@ class IncidentReader:
         return clean("\n".join(parts) or f"No canary pods of revision {self.revision} are running.")
 
     async def canary_events(self) -> str:
-        kube = self.services.kube
+        kube = self._kube
         if kube is None:
             return "No Kubernetes access is configured: no fresh events."
         pods = await self._canary_pods()
@@ -111,7 +112,7 @@ class IncidentReader:
         return clean("\n".join(lines) or "No events about the Rollout or its canary pods.")
 
     async def analysis_runs(self) -> str:
-        kube = self.services.kube
+        kube = self._kube
         if kube is None:
             return "No Kubernetes access is configured: no AnalysisRuns."
         selector = f"{POD_TEMPLATE_HASH_LABEL}={self.revision}"
@@ -127,11 +128,17 @@ class IncidentReader:
             lines += [f"- {describe_metric(metric)}" for metric in metric_results(run)]
         return clean("\n".join(lines) or f"No AnalysisRun of revision {self.revision}.")
 
+    @property
+    def _kube(self) -> KubeClient | None:
+        """The incident's own cluster's client: never another cluster's."""
+        return self.services.kube_for(cluster_of(self.incident))
+
     async def _canary_pods(self) -> list[dict[str, Any]] | str:
-        assert self.services.kube is not None
+        kube = self._kube
+        assert kube is not None
         selector = f"{POD_TEMPLATE_HASH_LABEL}={self.revision}"
         try:
-            pods = await self.services.kube.list_pods(self.incident.namespace, selector)
+            pods = await kube.list_pods(self.incident.namespace, selector)
         except FixloopError as exc:
             return clean(f"Canary pods unreadable: {exc}")
         return sorted(pods, key=lambda p: str(p["metadata"]["name"]))

@@ -57,9 +57,11 @@ class KubeTransport:
         *,
         retries: int = 3,
         backoff: float = 0.2,
+        context: str | None = None,
     ) -> Self:
-        """Connect with ``kubeconfig`` if given, else in-cluster config, else ``~/.kube/config``."""
-        api = await _api_client(kubeconfig)
+        """Connect with ``kubeconfig`` if given, else in-cluster config, else ``~/.kube/config``;
+        ``context`` names the kubeconfig context (default: its current-context)."""
+        api = await _api_client(kubeconfig, context)
         return cls(api, timeout=timeout, metrics=metrics, retries=retries, backoff=backoff)
 
     async def close(self) -> None:
@@ -148,15 +150,15 @@ def _bytes(body: bytes | str | None) -> bytes:
     return body.encode() if isinstance(body, str) else body or b""
 
 
-async def _api_client(kubeconfig: str | None) -> client.ApiClient:
-    if not kubeconfig:
+async def _api_client(kubeconfig: str | None, context: str | None = None) -> client.ApiClient:
+    if not kubeconfig and not context:
         try:
             configuration = type.__call__(client.Configuration)
             config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
             return client.ApiClient(configuration=configuration)
         except config.ConfigException:
             pass  # not in a pod: try the user's kubeconfig
-    return await _from_file(_kubeconfig_file(kubeconfig))
+    return await _from_file(_kubeconfig_file(kubeconfig), context)
 
 
 def _kubeconfig_file(kubeconfig: str | None) -> str:
@@ -170,9 +172,11 @@ def _kubeconfig_file(kubeconfig: str | None) -> str:
     return str(default)
 
 
-async def _from_file(path: str) -> client.ApiClient:
+async def _from_file(path: str, context: str | None = None) -> client.ApiClient:
     try:
-        api: client.ApiClient = await config.new_client_from_config(config_file=path, persist_config=False)
+        api: client.ApiClient = await config.new_client_from_config(
+            config_file=path, context=context, persist_config=False
+        )
     except (config.ConfigException, OSError, ValueError) as exc:
         raise ConfigError(f"KUBECONFIG: cannot load {path}: {exc}") from exc
     return api

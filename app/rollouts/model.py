@@ -164,20 +164,24 @@ def valid_branch(value: str) -> str:
     return value if _BRANCH_RE.fullmatch(value) and value != "@" else ""
 
 
-def fingerprint_text(view: RolloutView) -> str:
-    """The readable identity of a canary revision: ``ns/rollout@hash name=image,...``."""
+def fingerprint_text(view: RolloutView, cluster: str = "default") -> str:
+    """The readable identity of a canary revision: ``[cluster:]ns/rollout@hash name=image,...``.
+
+    The cluster ``default`` adds nothing: incidents opened before the cluster registry still match.
+    """
     images = ",".join(f"{name}={image}" for name, image in sorted(view.containers.items()))
     text = f"{view.namespace}/{view.name}@{view.current_pod_hash or '-'}"
+    text = text if cluster == "default" else f"{cluster}:{text}"
     return f"{text} {images}" if images else text
 
 
-def fingerprint(view: RolloutView) -> str:
+def fingerprint(view: RolloutView, cluster: str = "default") -> str:
     """Stable short id of (namespace, rollout, canary revision, canary images): a sha256 hex prefix.
 
     The pod-template hash already changes with the images; the images are added so that the fingerprint
     still tells revisions apart when the status has no hash yet, and image digests pin the exact build.
     """
-    return hashlib.sha256(fingerprint_text(view).encode()).hexdigest()[:_FINGERPRINT_LEN]
+    return hashlib.sha256(fingerprint_text(view, cluster).encode()).hexdigest()[:_FINGERPRINT_LEN]
 
 
 def _get(obj: Mapping[str, Any], path: str, kind: type[T], default: D) -> T | D:

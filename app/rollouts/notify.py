@@ -9,9 +9,10 @@ from collections.abc import Awaitable, Callable
 import orjson
 from aiohttp import web
 
+from app.clusters import DEFAULT_CLUSTER, ClusterRegistry
 from app.metrics import Metrics
 from app.rollouts.notification import BadNotification, Notification, parse_notification
-from app.web import JobSink, bearer_matches, json_error, read_limited
+from app.web import JobSink, bearer_token, json_error, read_limited
 
 log = logging.getLogger(__name__)
 
@@ -23,17 +24,22 @@ MappingCheck = Callable[[Notification], Awaitable[str | None]]
 
 
 class NotifyIntake:
-    def __init__(self, token: str, sink: JobSink, metrics: Metrics, mapping_problem: MappingCheck) -> None:
-        self._token = token
+    def __init__(
+        self, clusters: ClusterRegistry, sink: JobSink, metrics: Metrics, mapping_problem: MappingCheck
+    ) -> None:
+        # The token names the cluster; each has a current and, during a rotation, a previous token.
+        self._clusters = clusters
         self._sink = sink
         self._metrics = metrics
         self._mapping_problem = mapping_problem
 
     async def handle(self, request: web.Request) -> web.Response:
-        if not self._token:
+        if not any(c.tokens for c in self._clusters.clusters):
             return self._refuse(401, "FIXLOOP_NOTIFY_TOKEN is not configured: notifications are refused")
-        if not bearer_matches(request, self._token):
+        cluster = self._clusters.identify(bearer_token(request))
+        if cluster is None:
             return self._refuse(401, "missing or wrong 'Authorization: Bearer' token")
+        name = cluster.name
         try:
             body = await read_limited(request, MAX_BODY)
         except web.HTTPRequestEntityTooLarge:
@@ -49,24 +55,31 @@ class NotifyIntake:
             return self._refuse(422, str(exc))
         problem = await self._mapping_problem(notification)
         if problem:
-            log.info("notification ignored: %s", problem, extra={"fields": _fields(notification)})
-            self._metrics.notifications.labels(notification.event.value, "ignored").inc()
+            log.info("notification ignored: %s", problem, extra={"fields": _fields(notification, name)})
+            self._metrics.notifications.labels(notification.event.value, "ignored", name).inc()
             return web.json_response({"outcome": "ignored", "reason": problem}, status=202)
-        job_id, created = await self._sink.submit(JOB_KIND, _job_key(body), {"body": parsed})
+        # The repository's consent (`sources:` in its .github/fixloop.yml) is checked by the job: it
+        # needs the repository's config from GitHub, which is no work for this request.
+        job_id, created = await self._sink.submit(
+            JOB_KIND, _job_key(body, name), {"body": parsed, "cluster": name}
+        )
         outcome = "queued" if created else "duplicate"
-        self._metrics.notifications.labels(notification.event.value, outcome).inc()
+        self._metrics.notifications.labels(notification.event.value, outcome, name).inc()
         return web.json_response({"outcome": outcome, "job": job_id}, status=202)
 
     def _refuse(self, status: int, reason: str) -> web.Response:
         log.warning("notification refused (%s): %s", status, reason)
-        self._metrics.notifications.labels("unverified", f"refused_{status}").inc()
+        self._metrics.notifications.labels("unverified", f"refused_{status}", "unverified").inc()
         return json_error(status, reason)
 
 
-def _job_key(body: bytes) -> str:
-    """Argo retries a failed delivery with the same body: the same bytes are one job."""
-    return hashlib.sha256(body).hexdigest()
+def _job_key(body: bytes, cluster: str) -> str:
+    """Argo retries a failed delivery with the same body: the same bytes from one cluster are one job
+    (the same bytes from two clusters are two; ``default`` keeps today's keys)."""
+    digest = hashlib.sha256(body).hexdigest()
+    return digest if cluster == DEFAULT_CLUSTER else f"{cluster}:{digest}"
 
 
-def _fields(notification: Notification) -> dict[str, str]:
-    return {"event": notification.event.value, "rollout": f"{notification.namespace}/{notification.name}"}
+def _fields(notification: Notification, cluster: str) -> dict[str, str]:
+    rollout = f"{notification.namespace}/{notification.name}"
+    return {"event": notification.event.value, "rollout": rollout, "cluster": cluster}

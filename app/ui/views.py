@@ -6,13 +6,12 @@ import time
 from collections.abc import Sequence
 
 from app.analysis.verdict import verdict_from_dict
-from app.loop.incidents import IncidentState
+from app.loop.incidents import IncidentState, cluster_of
 from app.loop.render_comments import LearnedSummary
 from app.loop.scorecard import Scorecard, Tally
 from app.store import AuditEntry, Incident, Transition
 from app.ui.render import age, e, link, stage_badge, table, when
 
-DEFAULT_CLUSTER = "default"  # Fixloop talks to one cluster per process: no cluster concept yet
 LIST_HEADERS = ("Incident", "Repository", "Rollout", "Cluster", "Stage", "Agent", "Attempt", "Age", "Issue")
 
 
@@ -36,7 +35,7 @@ def incident_list(incidents: Sequence[Incident], web_url: str, hidden_note: str)
                 link(f"/ui/incidents/{i.id}", f"#{i.id}"),
                 e(i.repo),
                 e(f"{i.namespace}/{i.rollout}"),
-                e(DEFAULT_CLUSTER),
+                e(cluster_of(i)),
                 stage_badge(i.stage),
                 e(agent_of(i)),
                 e(i.attempt),
@@ -70,7 +69,7 @@ def _facts(incident: Incident, state: IncidentState, web_url: str) -> str:
     rows = [
         ["Repository", link(f"{web_url}/{incident.repo}", incident.repo)],
         ["Rollout", e(f"{incident.namespace}/{incident.rollout}")],
-        ["Cluster", e(DEFAULT_CLUSTER)],
+        ["Cluster", e(cluster_of(incident))],
         ["Stage", stage_badge(incident.stage)],
         ["Agent", e(agent_of(incident))],
         ["Attempt", e(incident.attempt)],

@@ -77,7 +77,8 @@ def _random(prefix: str, size: int = 36) -> str:
 class Auth:
     def __init__(self, state: GitHubState, public_key_pem: str, client_id: str, client_secret: str) -> None:
         self.state = state
-        self.public_key_pem = public_key_pem
+        # GitHub accepts a JWT signed by any key registered for the App (a rotation registers two).
+        self.public_keys = [public_key_pem]
         self.client_id, self.client_secret = client_id, client_secret
         self.tokens: dict[str, Token] = {}
         self.codes: dict[str, Grant] = {}
@@ -141,15 +142,20 @@ class Auth:
         return Caller("user", self.state.user(token.login or ""))
 
     def _jwt_caller(self, value: str) -> Caller:
-        try:
-            claims = jwt.decode(
-                value,
-                self.public_key_pem,
-                algorithms=["RS256"],
-                options={"verify_exp": False, "verify_iat": False},
-            )
-        except jwt.PyJWTError as exc:
-            raise GitHubError(401, "A JSON web token could not be decoded") from exc
+        claims = None
+        for public_key in self.public_keys:
+            try:
+                claims = jwt.decode(
+                    value,
+                    public_key,
+                    algorithms=["RS256"],
+                    options={"verify_exp": False, "verify_iat": False},
+                )
+                break
+            except jwt.PyJWTError:
+                continue
+        if claims is None:
+            raise GitHubError(401, "A JSON web token could not be decoded")
         now = time.time()
         iat, exp = claims.get("iat"), claims.get("exp")
         if not isinstance(iat, int) or iat > now + CLOCK_SKEW:

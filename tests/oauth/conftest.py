@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -23,6 +23,9 @@ class OAuthApp:
     client: TestClient[web.Request, web.Application]
     settings: Settings
     github: FakeGitHub
+    # The browser's cookie from /start: a Secure cookie, which the test client (plain http) would not
+    # send back by itself, so it is carried here as a browser on https does.
+    cookies: dict[str, str] = field(default_factory=dict)
 
     @property
     def services(self) -> Services:
@@ -34,6 +37,7 @@ class OAuthApp:
         """GET /github/oauth/start; the authorize URL it redirects to."""
         answer = await self.client.get(f"/github/oauth/start{query}", allow_redirects=False)
         assert answer.status == 302, await answer.text()
+        self.cookies = {name: morsel.value for name, morsel in answer.cookies.items()}
         return answer.headers["Location"]
 
     async def authorise(self, login: str, query: str = "") -> aiohttp.ClientResponse:
@@ -47,8 +51,12 @@ class OAuthApp:
         assert f"{parts.scheme}://{parts.netloc}" == PUBLIC_URL
         return await self.callback(parts.query)
 
-    async def callback(self, query: str) -> aiohttp.ClientResponse:
-        return await self.client.get(f"/github/oauth/callback?{query}")
+    async def callback(self, query: str, *, cookies: dict[str, str] | None = None) -> aiohttp.ClientResponse:
+        sent = self.cookies if cookies is None else cookies
+        header = "; ".join(f"{name}={value}" for name, value in sent.items())
+        return await self.client.get(
+            f"/github/oauth/callback?{query}", headers={"Cookie": header} if header else {}
+        )
 
 
 @pytest.fixture

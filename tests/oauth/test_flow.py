@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -39,7 +40,57 @@ async def test_start_redirects_to_github_with_a_stored_state(oauth_app: OAuthApp
     assert query["redirect_uri"] == [CALLBACK]
     state = query["state"][0]
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}", state)  # 32 random bytes, urlsafe base64
-    assert await oauth_app.services.store.pop_oauth_state(state) == {"installation_id": inst.id}
+    nonce = oauth_app.cookies["fixloop_oauth"]
+    assert await oauth_app.services.store.pop_oauth_state(state) == {
+        "installation_id": inst.id,
+        "browser": hashlib.sha256(nonce.encode()).hexdigest(),  # the record never holds the cookie itself
+    }
+
+
+async def test_the_state_cookie_is_short_lived_httponly_lax_and_secure_on_https(oauth_app: OAuthApp) -> None:
+    answer = await oauth_app.client.get("/github/oauth/start", allow_redirects=False)
+    cookie = answer.cookies["fixloop_oauth"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", cookie.value)
+    assert cookie["httponly"] and cookie["secure"]  # PUBLIC_URL is https
+    assert (cookie["samesite"], cookie["path"], cookie["max-age"]) == ("Lax", "/github/oauth", "600")
+    assert cookie.value not in answer.headers["Location"]
+
+
+@pytest.mark.parametrize("cookies", [{}, {"fixloop_oauth": "another-browsers-nonce"}], ids=["none", "other"])
+async def test_a_callback_in_another_browser_is_refused_and_spends_the_state(
+    oauth_app: OAuthApp, cookies: dict[str, str]
+) -> None:
+    """Login CSRF: the attacker starts a flow, then lures the victim's browser to its callback link."""
+    oauth_app.github.add_user("mallory")
+    state = state_of(await oauth_app.start())
+    code = oauth_app.github.oauth_code("mallory", CALLBACK)
+    answer = await oauth_app.callback(f"code={code}&state={state}", cookies=cookies)
+    assert answer.status == 400
+    text = await answer.text()
+    assert "Not the browser that started" in text and "cookies allowed" in text
+    assert oauth_app.github.auth.codes, "the code is not redeemed"
+    assert await oauth_app.services.store.get_user_token_by_login("mallory") is None
+    again = await oauth_app.callback(f"code={code}&state={state}")  # now with the right cookie: spent
+    assert again.status == 400 and "already used" in await again.text()
+
+
+async def test_the_cookie_is_cleared_by_the_callback(oauth_app: OAuthApp) -> None:
+    page = await oauth_app.authorise("alice")
+    assert page.status == 200
+    cleared = page.cookies["fixloop_oauth"]
+    assert cleared.value == "" and cleared["path"] == "/github/oauth"
+
+
+async def test_a_second_start_in_the_same_browser_replaces_the_first(oauth_app: OAuthApp) -> None:
+    oauth_app.github.add_user("alice")
+    first = state_of(await oauth_app.start())
+    first_cookie = dict(oauth_app.cookies)
+    second = state_of(await oauth_app.start())
+    answer = await oauth_app.callback(f"code={oauth_app.github.oauth_code('alice', CALLBACK)}&state={first}")
+    assert answer.status == 400  # the browser now carries the second nonce
+    assert first_cookie != oauth_app.cookies
+    done = await oauth_app.callback(f"code={oauth_app.github.oauth_code('alice', CALLBACK)}&state={second}")
+    assert done.status == 200
 
 
 async def test_states_are_random_and_pages_not_cached(oauth_app: OAuthApp) -> None:
@@ -191,7 +242,7 @@ async def test_head_does_not_consume_a_state(oauth_app: OAuthApp) -> None:
     state = state_of(await oauth_app.start())
     answer = await oauth_app.client.head(f"/github/oauth/callback?code=x&state={state}")
     assert answer.status == 405
-    assert await oauth_app.services.store.pop_oauth_state(state) == {}
+    assert await oauth_app.services.store.pop_oauth_state(state) is not None  # still there
 
 
 @pytest.mark.parametrize("oauth_env", [{"GITHUB_CLIENT_ID": ""}, {"GITHUB_CLIENT_SECRET": ""}])
