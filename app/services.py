@@ -22,7 +22,7 @@ from app.loop.timeouts import run_sweeps
 from app.metrics import Metrics
 from app.rollouts.kube import KubeClient
 from app.settings import Settings
-from app.store import Store, open_store
+from app.store import JSONText, Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class Services:
     extras: dict[str, Any] = field(default_factory=dict)
     background: list[asyncio.Task[None]] = field(default_factory=list)  # awaited at stop, errors logged
 
-    async def submit(self, kind: str, key: str, payload: dict[str, Any]) -> tuple[int, bool]:
+    async def submit(self, kind: str, key: str, payload: dict[str, Any] | JSONText) -> tuple[int, bool]:
         """Store a job durably, then wake a worker: the caller may acknowledge once this returns."""
         job_id, created = await self.store.enqueue(kind, key, payload)
         if created and self.runner is not None:

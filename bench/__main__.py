@@ -45,8 +45,8 @@ def run_webhook(sizes: Sizes) -> list[Figure]:
 
 def run_saturation(sizes: Sizes) -> list[Figure]:
     """Closed loop against the naive durable intake, in the same run (``--closed-loop``)."""
-    seconds = min(sizes.webhook_seconds, 10)
-    return closed_loop.figures(asyncio.run(closed_loop.measure(closed_loop.DEFAULT_CONNECTIONS, seconds, 2)))
+    load = closed_loop.Load(seconds=min(sizes.webhook_seconds, 10))
+    return closed_loop.figures(asyncio.run(closed_loop.measure(load)))
 
 
 def run_compaction(sizes: Sizes) -> list[Figure]:

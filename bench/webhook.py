@@ -1,7 +1,7 @@
 """Benchmark: webhook acknowledgement latency and throughput over loopback.
 
     .venv/bin/python -m bench.webhook [--rate 500] [--seconds 10] [--database sqlite|postgresql] [--split]
-    .venv/bin/python -m bench.webhook --closed-loop [--connections 50] [--seconds 10] [--rounds 1]
+    .venv/bin/python -m bench.webhook --closed-loop [--connections 50] [--seconds 10] [--slice 1]
 
 Starts the real app (``python -m app serve``) in its own process with SQLite (or the local PostgreSQL),
 then sends signed ``issues.opened`` deliveries at a fixed arrival rate (open loop: requests are not held
@@ -229,16 +229,14 @@ def main() -> None:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--split", action="store_true", help="jobs in a `python -m app worker` process")
     parser.add_argument("--closed-loop", action="store_true", help="saturation, against a naive intake")
-    parser.add_argument("--rounds", type=int, default=1, help="--closed-loop: naive then app, this often")
     # Imported here: bench.closed_loop builds on this module's helpers.
     from bench import closed_loop  # noqa: PLC0415
 
     closed_loop.add_arguments(parser)
     args = parser.parse_args()
     if args.closed_loop:
-        seconds = args.seconds
-        found = asyncio.run(closed_loop.measure(args.connections, seconds, args.warmup, args.rounds))
-        closed_loop.report(found, args.connections, seconds)
+        load = closed_loop.Load(args.connections, args.seconds, args.warmup, args.slice)
+        closed_loop.report(asyncio.run(closed_loop.measure(load)), load)
         return
     report(asyncio.run(measure(args.rate, args.seconds, args.database, split=args.split)))
 
