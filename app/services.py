@@ -26,7 +26,7 @@ from app.metrics_scorecard import MAX_REPO_LABELS
 from app.registry.client import RegistryClient
 from app.rollouts.kube import KubeClient
 from app.settings import Settings
-from app.store import Store, open_store
+from app.store import JSONText, Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class Services:
         """The client of ``cluster`` only: never another cluster's, None when it is not reachable."""
         return self.kubes.get(cluster)
 
-    async def submit(self, kind: str, key: str, payload: dict[str, Any]) -> tuple[int, bool]:
+    async def submit(self, kind: str, key: str, payload: dict[str, Any] | JSONText) -> tuple[int, bool]:
         """Store a job durably, then wake a worker: the caller may acknowledge once this returns."""
         job_id, created = await self.store.enqueue(kind, key, payload)
         if created and self.runner is not None:

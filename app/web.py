@@ -8,11 +8,13 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from app.store import JSONText
+
 
 class JobSink(Protocol):
     """Where intake routes put accepted work: a durable job, acknowledged before any work runs."""
 
-    async def submit(self, kind: str, key: str, payload: dict[str, Any]) -> tuple[int, bool]: ...
+    async def submit(self, kind: str, key: str, payload: dict[str, Any] | JSONText) -> tuple[int, bool]: ...
 
 
 def json_error(status: int, reason: str, **extra: Any) -> web.Response:

@@ -1,6 +1,6 @@
 """Run every benchmark (or the ones named) and print one table: figure | measured | goal | met?
 
-    .venv/bin/python -m bench                    # all: webhook, compaction, overhead (with GitHub calls), rss
+    .venv/bin/python -m bench                    # all: webhook, saturation, compaction, overhead, rss
     .venv/bin/python -m bench overhead rss       # a subset (`calls` is another name for `overhead`)
     .venv/bin/python -m bench --quick            # shorter runs, a smaller store: a first look
 
@@ -19,7 +19,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench import compaction, overhead, rss, webhook
+from bench import closed_loop, compaction, overhead, rss, webhook
 from bench.figures import Figure, machine, table
 
 
@@ -43,6 +43,12 @@ def run_webhook(sizes: Sizes) -> list[Figure]:
     return found
 
 
+def run_saturation(sizes: Sizes) -> list[Figure]:
+    """Closed loop against the naive durable intake, in the same run (``--closed-loop``)."""
+    load = closed_loop.Load(seconds=min(sizes.webhook_seconds, 10))
+    return closed_loop.figures(asyncio.run(closed_loop.measure(load)))
+
+
 def run_compaction(sizes: Sizes) -> list[Figure]:
     return compaction.figures(compaction.measure(100_000, sizes.compaction_runs))
 
@@ -57,12 +63,13 @@ def run_rss(sizes: Sizes) -> list[Figure]:
 
 BENCHMARKS: dict[str, Callable[[Sizes], list[Figure]]] = {
     "webhook": run_webhook,
+    "saturation": run_saturation,
     "compaction": run_compaction,
     "overhead": run_overhead,
     "rss": run_rss,
 }
 BROKEN = "finishes"
-ALIASES = {"calls": "overhead", "memory": "rss", "ack": "webhook"}
+ALIASES = {"calls": "overhead", "memory": "rss", "ack": "webhook", "closed-loop": "saturation"}
 
 
 def run(name: str, sizes: Sizes) -> list[Figure]:

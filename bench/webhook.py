@@ -1,12 +1,16 @@
 """Benchmark: webhook acknowledgement latency and throughput over loopback.
 
     .venv/bin/python -m bench.webhook [--rate 500] [--seconds 10] [--database sqlite|postgresql] [--split]
+    .venv/bin/python -m bench.webhook --closed-loop [--connections 50] [--seconds 10] [--slice 1]
 
 Starts the real app (``python -m app serve``) in its own process with SQLite (or the local PostgreSQL),
 then sends signed ``issues.opened`` deliveries at a fixed arrival rate (open loop: requests are not held
 back by slow answers) from this process, and reports p50/p99/max acknowledgement latency and the achieved
 throughput. Every delivery is stored as a job before the 202, so this measures the durable intake.
 The client shares the 2 cores with the server, so the figures are conservative.
+
+``--closed-loop`` measures the intake at saturation instead, against a naive durable intake in the same
+run: ``bench/closed_loop.py``.
 """
 
 from __future__ import annotations
@@ -204,13 +208,13 @@ async def wait_drained(url: str, patience: float = 300.0) -> float:
         while time.perf_counter() - started < patience:
             async with session.get(f"{url}/metrics") as answer:
                 text = await answer.text()
-            if _depth(text, "queued") == 0 and _depth(text, "running") == 0:
+            if depth(text, "queued") == 0 and depth(text, "running") == 0:
                 return time.perf_counter() - started
             await asyncio.sleep(0.1)
     raise RuntimeError(f"jobs still queued {patience:.0f} s after the load")
 
 
-def _depth(metrics: str, status: str) -> float:
+def depth(metrics: str, status: str) -> float:
     prefix = f'fixloop_job_queue_depth{{status="{status}"}} '
     line = next((line for line in metrics.splitlines() if line.startswith(prefix)), None)
     if line is None:
@@ -224,7 +228,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--split", action="store_true", help="jobs in a `python -m app worker` process")
+    parser.add_argument("--closed-loop", action="store_true", help="saturation, against a naive intake")
+    # Imported here: bench.closed_loop builds on this module's helpers.
+    from bench import closed_loop  # noqa: PLC0415
+
+    closed_loop.add_arguments(parser)
     args = parser.parse_args()
+    if args.closed_loop:
+        load = closed_loop.Load(args.connections, args.seconds, args.warmup, args.slice)
+        closed_loop.report(asyncio.run(closed_loop.measure(load)), load)
+        return
     report(asyncio.run(measure(args.rate, args.seconds, args.database, split=args.split)))
 
 

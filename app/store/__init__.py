@@ -22,6 +22,7 @@ from app.store.records import (
     Incident,
     Job,
     JobStatus,
+    JSONText,
     NotFound,
     StaleIncident,
     Transition,
@@ -33,6 +34,7 @@ __all__ = [
     "JSON",
     "AuditEntry",
     "Incident",
+    "JSONText",
     "Job",
     "JobStatus",
     "NotFound",
@@ -56,6 +58,7 @@ class Store(JobQueries, IncidentQueries, MiscQueries):
         return int(row["v"]) if row and row["v"] is not None else 0
 
     async def close(self) -> None:
+        await self._job_inserts.close()
         await self._db.close()
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 
 from app.store.driver import Driver
+from app.store.group_commit import GroupCommit
 
 
 class StoreBase:
     def __init__(self, db: Driver, clock: Callable[[], float]) -> None:
         self._db = db
         self._clock = clock
+        self._job_inserts = GroupCommit(db, clock)  # enqueues of concurrent intakes share a commit
 
     @property
     def engine(self) -> str:

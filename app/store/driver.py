@@ -94,8 +94,12 @@ class _SqliteConn:
     async def execute(self, sql: str, *args: Any) -> int:
         with _sqlite_errors():
             cursor = await self._db.execute(_sql(sql), args)
+            # Not closed (a second trip to the thread, on every job's completion): a statement that
+            # returns no rows has run to its end, and sqlite3 has reset it, so the cursor holds no read
+            # snapshot and no lock; the rows of one that does (RETURNING) are read and closed with it.
             count: int = cursor.rowcount  # rows this statement changed (not those its cascades did)
-            await cursor.close()
+            if cursor.description is not None:
+                await cursor.close()
             return count
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
