@@ -15,6 +15,7 @@ from aiohttp import web
 from app.github.oauth_routes import OAuthEndpoints, oauth_routes
 from app.github.webhook import WebhookIntake
 from app.loop.gate import GateEndpoint
+from app.loop.jobs import handles
 from app.loop.mapping import intake_mapping_problem
 from app.metrics import Metrics
 from app.openapi import openapi_endpoint
@@ -103,7 +104,7 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
 async def github_webhook(request: web.Request) -> web.Response:
     services: Services = request.app[SERVICES]
     URGENT.set(True)  # this request's task only: its insert goes ahead of the workers' statements
-    intake = WebhookIntake(services.settings.webhook_secrets, services, services.metrics)
+    intake = WebhookIntake(services.settings.webhook_secrets, services, services.metrics, handled=handles)
     return await intake.handle(request)
 
 

@@ -45,8 +45,11 @@ def run_webhook(sizes: Sizes) -> list[Figure]:
 
 def run_saturation(sizes: Sizes) -> list[Figure]:
     """Closed loop against the naive durable intake, in the same run (``--closed-loop``)."""
-    load = closed_loop.Load(seconds=min(sizes.webhook_seconds, 10))
-    return closed_loop.figures(asyncio.run(closed_loop.measure(load)))
+    found: list[Figure] = []
+    for event in ("issues.opened", "issue_comment.created"):  # unstored by Fixloop; stored and run
+        load = closed_loop.Load(seconds=min(sizes.webhook_seconds, 10), event=event)
+        found += closed_loop.figures(asyncio.run(closed_loop.measure(load)), event)
+    return found
 
 
 def run_compaction(sizes: Sizes) -> list[Figure]:

@@ -6,7 +6,9 @@ Starts the naive anchor (``bench.naive_intake``: an aiohttp handler that checks 
 body into SQLite with one commit per request) and the real app (``python -m app serve`` on SQLite, its job
 workers running), each in its own process, and saturates both with the same closed-loop load generator in
 a third process (``bench.load_generator``: ``--connections`` connections per server, each sending the next
-signed ``issues.opened`` delivery of 11.7 KB as soon as the previous one is answered). The two servers take
+signed delivery as soon as the previous one is answered: ``issues.opened`` of 11.7 KB by default, which no
+handler of Fixloop reads, so it acknowledges it without storing it; ``--event issue_comment.created`` for
+one it stores and runs, the durable path). The two servers take
 turns of ``--slice`` seconds, the other one stopped meanwhile, so both meet the same machine (it is
 shared): ``--seconds`` counted per server after ``--warmup``. Prints req/s, p50/p99 and CPU per request of
 both, the ratio app / naive-sqlite, and for the app how many jobs its workers finished during the load and
@@ -28,7 +30,7 @@ from pathlib import Path
 import aiohttp
 
 from bench.figures import Figure
-from bench.load_generator import compact_body
+from bench.load_generator import DEFAULT_EVENT, EVENTS, compact_body
 from bench.webhook import ROOT, _port, depth, start_app, wait_drained, wait_healthy
 
 DEFAULT_CONNECTIONS = 50
@@ -41,6 +43,7 @@ class Load:
     seconds: float = 10.0  # counted, per server
     warmup: float = 2.0  # seconds of load per server first, not counted
     turn: float = 1.0  # seconds of one turn (the servers alternate)
+    event: str = DEFAULT_EVENT  # which delivery (bench.load_generator.EVENTS)
 
 
 @dataclass
@@ -83,6 +86,7 @@ def run_generator(load: Load, servers: dict[str, tuple[str, int]]) -> dict[str, 
     """``bench.load_generator`` in its own process (its event loop must not share a server's)."""
     command = [sys.executable, "-m", "bench.load_generator", "--connections", str(load.connections)]
     command += ["--seconds", str(load.seconds), "--warmup", str(load.warmup), "--slice", str(load.turn)]
+    command += ["--event", load.event]
     command += [f"{name}={url}={pid}" for name, (url, pid) in servers.items()]
     patience = 2 * (load.seconds + load.warmup) + 120
     done = subprocess.run(command, cwd=ROOT, capture_output=True, check=False, timeout=patience)
@@ -166,7 +170,7 @@ def report(found: Comparison, load: Load) -> None:
     print(
         f"closed loop: {load.connections} connections, {load.seconds:.0f} s counted per server after"
         f" {load.warmup:.0f} s of warm-up, in turns of {load.turn:.1f} s;"
-        f" signed issues.opened deliveries of {len(compact_body()) / 1000:.1f} kB"
+        f" signed {load.event} deliveries of {len(compact_body(load.event)) / 1000:.1f} kB"
     )
     print("  " + _line(found.naive))
     print("  " + _line(found.app))
@@ -177,11 +181,11 @@ def report(found: Comparison, load: Load) -> None:
     print(f"app/naive-sqlite {found.ratio:.2f}")
 
 
-def figures(found: Comparison) -> list[Figure]:
+def figures(found: Comparison, event: str = DEFAULT_EVENT) -> list[Figure]:
     app, naive = found.app, found.naive
     return [
         Figure(
-            f"webhook intake at saturation ({DEFAULT_CONNECTIONS} connections), app / naive-sqlite",
+            f"webhook intake at saturation ({DEFAULT_CONNECTIONS} connections, {event}), app / naive-sqlite",
             f"{found.ratio:.2f} ({app.rate:.0f} / {naive.rate:.0f} req/s)",
             f">= {GOAL_RATIO:.1f}",
             found.ratio >= GOAL_RATIO and app.failures == 0,
@@ -206,3 +210,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--connections", type=int, default=Load.connections)
     parser.add_argument("--warmup", type=float, default=Load.warmup, help="seconds per server not counted")
     parser.add_argument("--slice", type=float, default=Load.turn, help="seconds of one turn")
+    parser.add_argument(
+        "--event",
+        choices=sorted(EVENTS),
+        default=DEFAULT_EVENT,
+        help="issues.opened: Fixloop acknowledges it unstored; issue_comment.created: it stores and runs it",
+    )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import orjson
 from aiohttp import web
@@ -27,8 +28,14 @@ def job_payload(event: str, delivery: str, body: bytes) -> JSONText:
     return JSONText((head + b',"payload":' + body + b"}").decode())
 
 
-def _json_object_problem(body: bytes) -> tuple[str, object]:
-    """Why the body is not a JSON object ("" if it is), and its ``hook_id`` (pings carry one).
+class Parsed(NamedTuple):
+    problem: str  # why the body is not a JSON object; "" when it is
+    hook_id: object = None  # pings carry one
+    action: str | None = None
+
+
+def _parse(body: bytes) -> Parsed:
+    """Whether the body is a JSON object, and the two fields the intake reads: ``hook_id``, ``action``.
 
     Parsed only to check it: the objects are dropped at once, not held while the job is stored (50
     deliveries waiting on a commit held thousands of objects, and the cyclic GC walked them over and over).
@@ -36,10 +43,17 @@ def _json_object_problem(body: bytes) -> tuple[str, object]:
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        return f"body is not JSON: {exc}", None
+        return Parsed(f"body is not JSON: {exc}")
     if not isinstance(payload, dict):
-        return "body must be a JSON object", None
-    return "", payload.get("hook_id")
+        return Parsed("body must be a JSON object")
+    action = payload.get("action")
+    return Parsed("", payload.get("hook_id"), action if isinstance(action, str) else None)
+
+
+def _ignored(event: str, action: str | None) -> web.Response:
+    what = f"{event}.{action}" if action else event
+    body = orjson.dumps({"outcome": "ignored", "reason": f"Fixloop does not act on {what}: not stored"})
+    return web.Response(body=body, status=202, content_type="application/json")
 
 
 def _accepted(job_id: int, outcome: str) -> web.Response:
@@ -49,11 +63,18 @@ def _accepted(job_id: int, outcome: str) -> web.Response:
 
 
 class WebhookIntake:
-    def __init__(self, secrets: str | Sequence[str], sink: JobSink, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        secrets: str | Sequence[str],
+        sink: JobSink,
+        metrics: Metrics,
+        handled: Callable[[str, str | None], bool] = lambda event, action: True,
+    ) -> None:
         # Several during a rotation: the current secret and the previous one, both accepted.
         self._secrets = tuple(s.encode() for s in ([secrets] if isinstance(secrets, str) else secrets) if s)
         self._sink = sink
         self._metrics = metrics
+        self._handled = handled  # whether any handler reads this event and action
 
     async def handle(self, request: web.Request) -> web.Response:
         event = request.headers.get("X-GitHub-Event", "")
@@ -67,12 +88,15 @@ class WebhookIntake:
         delivery = request.headers.get("X-GitHub-Delivery", "")
         if not event or not delivery:
             return self._refuse(400, event, "X-GitHub-Event and X-GitHub-Delivery headers are required")
-        problem, hook_id = _json_object_problem(body)
-        if problem:
-            return self._refuse(400, event, problem)
+        parsed = _parse(body)
+        if parsed.problem:
+            return self._refuse(400, event, parsed.problem)
         if event == "ping":
             self._metrics.deliveries.labels("github", event, "pong").inc()
-            return web.json_response({"msg": "pong", "hook_id": hook_id})
+            return web.json_response({"msg": "pong", "hook_id": parsed.hook_id})
+        if not self._handled(event, parsed.action):
+            self._metrics.deliveries.labels("github", event, "ignored").inc()
+            return _ignored(event, parsed.action)
         job_id, created = await self._sink.submit(JOB_KIND, delivery, job_payload(event, delivery, body))
         outcome = "queued" if created else "duplicate"
         self._metrics.deliveries.labels("github", event, outcome).inc()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from gidgethub.routing import Router
+from gidgethub.sansio import Event
 
 from app.github.webhook import JOB_KIND as GITHUB_JOB
 from app.loop import commands, installations, pulls
@@ -20,6 +22,15 @@ if TYPE_CHECKING:
     from app.store import Job
 
 ROUTER = Router(installations.router, pulls.router, commands.router)
+
+
+@functools.lru_cache(maxsize=1024)
+def handles(event: str, action: str | None) -> bool:
+    """Whether a handler of the loop subscribes to this event and action. The App is subscribed to whole
+    events (``issues``, ``pull_request``, ...) but acts on a few actions of them: the intake acknowledges
+    the rest without storing them, so the queue and the workers carry only deliveries someone reads."""
+    data: dict[str, str] = {} if action is None else {"action": action}
+    return any(True for _ in ROUTER.fetch(Event(data, event=event, delivery_id="")))
 
 
 def job_handlers(services: Services) -> dict[str, Handler]:

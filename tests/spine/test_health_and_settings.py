@@ -27,11 +27,13 @@ async def test_readyz_is_503_when_the_store_is_gone(app_harness: AppHarness) -> 
 
 
 async def test_metrics_count_deliveries_and_queue_depth(app_harness: AppHarness) -> None:
-    await app_harness.post_webhook("issues", load_fixture("issues", "opened"))
-    await app_harness.post_webhook("issues", load_fixture("issues", "opened"), secret="wrong")
+    await app_harness.post_webhook("issue_comment", load_fixture("issue_comment", "created"))
+    await app_harness.post_webhook("issue_comment", load_fixture("issue_comment", "created"), secret="wrong")
     await app_harness.drain()
     text = await (await app_harness.client.get("/metrics")).text()
-    assert 'fixloop_webhook_deliveries_total{event="issues",outcome="queued",source="github"} 1.0' in text
+    assert (
+        'fixloop_webhook_deliveries_total{event="issue_comment",outcome="queued",source="github"} 1.0' in text
+    )
     assert 'outcome="refused_401"' in text
     assert 'fixloop_jobs_total{kind="github",outcome="done"} 1.0' in text
     assert "fixloop_job_queue_depth" in text

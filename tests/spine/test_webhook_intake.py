@@ -67,22 +67,38 @@ async def test_missing_delivery_header_is_400(app_harness: AppHarness) -> None:
 
 async def test_delivery_is_stored_as_a_job_and_acknowledged(app_harness: AppHarness) -> None:
     delivery = str(uuid.uuid4())
-    response = await app_harness.post_webhook("issues", load_fixture("issues", "opened"), delivery=delivery)
+    payload = load_fixture("issue_comment", "created")
+    response = await app_harness.post_webhook("issue_comment", payload, delivery=delivery)
     assert response.status == 202
     answer = await response.json()
     assert answer["outcome"] == "queued"
     job = await app_harness.services.store.get_job(answer["job"])
-    assert job is not None and job.key == delivery and job.payload["event"] == "issues"
+    assert job is not None and job.key == delivery and job.payload["event"] == "issue_comment"
+    assert job.payload["payload"] == payload, "the body is stored as received"
 
 
 async def test_redelivery_of_the_same_delivery_is_one_job(app_harness: AppHarness) -> None:
     delivery = str(uuid.uuid4())
-    payload = load_fixture("issues", "opened")
-    first = await (await app_harness.post_webhook("issues", payload, delivery=delivery)).json()
-    second = await (await app_harness.post_webhook("issues", payload, delivery=delivery)).json()
+    payload = load_fixture("issue_comment", "created")
+    first = await (await app_harness.post_webhook("issue_comment", payload, delivery=delivery)).json()
+    second = await (await app_harness.post_webhook("issue_comment", payload, delivery=delivery)).json()
     assert second == {"job": first["job"], "outcome": "duplicate"}
     jobs = [j for j in await app_harness.services.store.list_jobs() if j.key == delivery]
     assert len(jobs) == 1
+
+
+async def test_a_delivery_no_handler_reads_is_acknowledged_and_not_stored(app_harness: AppHarness) -> None:
+    """The App is subscribed to whole events; `issues.opened` (every issue, Fixloop's own too) is not
+    read by any handler: acknowledged, counted, never queued for a worker."""
+    response = await app_harness.post_webhook("issues", load_fixture("issues", "opened"))
+    assert response.status == 202
+    assert await response.json() == {
+        "outcome": "ignored",
+        "reason": "Fixloop does not act on issues.opened: not stored",
+    }
+    assert [j for j in await app_harness.services.store.list_jobs() if j.kind != "sweep"] == []
+    text = await (await app_harness.client.get("/metrics")).text()
+    assert 'fixloop_webhook_deliveries_total{event="issues",outcome="ignored",source="github"} 1.0' in text
 
 
 async def test_installation_event_runs_its_handler_through_the_queue(app_harness: AppHarness) -> None:
