@@ -20,6 +20,7 @@ from app.errors import ConfigError
 from app.loop.stages import Stage
 from app.mcp.server import McpServerTask
 from app.mcp.tokens import mint_token
+from app.store import Incident
 from tests.analysis.secret_corpus import planted
 from tests.figures import FigureRecorder
 from tests.harness import AppHarness
@@ -126,18 +127,24 @@ async def refused(app_harness: AppHarness, token: str) -> int:
     return answer.status_code
 
 
-async def test_other_forged_expired_and_ended_tokens_are_refused(app_harness: AppHarness) -> None:
-    token = await open_incident(app_harness)
-    store = app_harness.services.store
-    other, _ = await store.get_or_create_incident(
+async def other_incident(app_harness: AppHarness, stage: Stage) -> Incident:
+    """A second incident of the same repository, in ``stage``: its tokens must not open the first one."""
+    other, _ = await app_harness.services.store.get_or_create_incident(
         "other/web/abc",
         namespace="other",
         rollout="web",
         repo=REPO,
         installation_id=1,
-        stage=Stage.VERIFIED.value,
+        stage=stage.value,
         data={"revision": "abc"},
     )
+    return other
+
+
+async def test_other_forged_expired_and_ended_tokens_are_refused(app_harness: AppHarness) -> None:
+    token = await open_incident(app_harness)
+    store = app_harness.services.store
+    other = await other_incident(app_harness, Stage.VERIFIED)
     ended = await mint_token(store, other.id, 3600)
     assert await refused(app_harness, ended) == 401, "a token of an ended incident"
     forged = token.replace("fxmcp_1_", f"fxmcp_{other.id}_")
@@ -154,15 +161,7 @@ async def test_without_a_header_each_tool_call_needs_the_token_argument(app_harn
     """The Copilot coding agent's MCP configuration is static: the task's token travels as an argument."""
     token = await open_incident(app_harness)
     store = app_harness.services.store
-    other, _ = await store.get_or_create_incident(
-        "other/web/abc",
-        namespace="other",
-        rollout="web",
-        repo=REPO,
-        installation_id=1,
-        stage=Stage.ISSUE_OPEN.value,
-        data={"revision": "abc"},
-    )
+    other = await other_incident(app_harness, Stage.ISSUE_OPEN)
     other_token = await mint_token(store, other.id, 3600)
     async with client(app_harness, "") as mcp:
         assert {tool.name for tool in (await mcp.list_tools()).tools} == TOOLS
