@@ -306,12 +306,19 @@ class FakeKube:
         return web.json_response(obj)
 
 
-@pytest.fixture
-async def fake_kube() -> AsyncIterator[FakeKube]:
-    """A started, empty fake API server; ``fake_kube.load_demo()`` seeds the demo."""
+@contextlib.asynccontextmanager
+async def running_fake_kube() -> AsyncIterator[FakeKube]:
+    """A started, empty fake API server, stopped on exit (one more cluster for a test that needs two)."""
     fake = FakeKube()
     await fake.start()
     try:
         yield fake
     finally:
         await fake.stop()
+
+
+@pytest.fixture
+async def fake_kube() -> AsyncIterator[FakeKube]:
+    """A started, empty fake API server; ``fake_kube.load_demo()`` seeds the demo."""
+    async with running_fake_kube() as fake:
+        yield fake

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.fakes.kube import FakeKube
+from tests.fakes.kube import FakeKube, running_fake_kube
 from tests.harness import AppHarness
 from tests.loop_e2e.loop_driver import CONFIG, Loop
 from tests.loop_e2e.test_failure_to_issue import REPO, demo_notification
@@ -27,12 +27,8 @@ EU_ONLY = '[{cluster: prod-eu, namespaces: ["de*"]}]'
 
 @pytest.fixture
 async def us_kube() -> AsyncIterator[FakeKube]:
-    fake = FakeKube()
-    await fake.start()
-    try:
+    async with running_fake_kube() as fake:
         yield fake
-    finally:
-        await fake.stop()
 
 
 def two_context_kubeconfig(eu: FakeKube, us: FakeKube) -> dict[str, Any]:
