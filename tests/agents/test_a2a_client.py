@@ -16,19 +16,10 @@ from app.analysis.verdict import Classification
 from tests.analysis.demo import demo_evidence
 from tests.analysis.secret_corpus import planted
 from tests.fakes.a2a_agent import AGENT_NAME, AgentReply, FakeA2AAgent
+from tests.fakes.llm import demo_verdict
 
 TOKEN = "ghp_" + "Q1w2E3r4T5y6U7i8O9p0A1s2D3f4G5h6J7k8"
-VERDICT = {
-    "title": "Canary panics in pickColor on an empty palette",
-    "summary": "The new version indexes an empty slice.",
-    "root_cause": "pickColor reads colors[0] when the list is empty",
-    "evidence": ["panic: runtime error: index out of range [0] with length 0"],
-    "suspected_files": ["main.go"],
-    "fix_hint": "Return a default colour when the list is empty.",
-    "classification": "code",
-    "promote": False,
-    "confidence": 88,
-}
+VERDICT = demo_verdict(confidence=88)
 
 
 def config(agent: FakeA2AAgent, **changes: object) -> A2AConfig:

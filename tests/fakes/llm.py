@@ -57,6 +57,23 @@ class RecordedRequest:
         return json.dumps(self.body, ensure_ascii=False) + json.dumps(self.headers)
 
 
+def demo_verdict(**changes: Any) -> dict[str, Any]:
+    """A schema-valid verdict on the bundled demo (the canary panics in pickColor), with ``changes``:
+    the one canned answer the fake LLM and the fake A2A agent are scripted with."""
+    verdict: dict[str, Any] = {
+        "title": "Canary panics in pickColor on an empty palette",
+        "summary": "The new version indexes an empty slice.",
+        "root_cause": "pickColor reads colors[0] when the list is empty",
+        "evidence": ["panic: runtime error: index out of range [0] with length 0"],
+        "suspected_files": ["main.go"],
+        "fix_hint": "Return a default colour when the list is empty.",
+        "classification": "code",
+        "promote": False,
+        "confidence": 90,
+    }
+    return {**verdict, **changes}
+
+
 def openai_error(
     message: str, type_: str, code: str | None = None, param: str | None = None
 ) -> dict[str, Any]:
