@@ -9,6 +9,7 @@ only a Rollout that cannot be read, with no notification copy to fall back on, r
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Awaitable
 from datetime import UTC, datetime
@@ -75,25 +76,30 @@ class _Collector:
         self.kube = kube
         self.ns = ns
         self.tail_lines = tail_lines
-        self.notes: list[str | tuple[str, str, str, str]] = []  # a sentence, or a failed read
+        # a sentence, or a failed read: (resource, reason, target, missing, the order it was asked in)
+        self.notes: list[str | tuple[str, str, str, str, int]] = []
         self.log_slots = asyncio.Semaphore(LOG_CONCURRENCY)
+        self.asked = itertools.count()  # reads finish in any order; the gap lists them as they were asked
 
-    async def read(self, resource: str, target: str, call: Awaitable[T], default: T, missing: str) -> T:
+    async def read(
+        self, resource: str, target: str, call: Awaitable[T], default: T, missing: str, *, asked: int = -1
+    ) -> T:
         """One read; a failure becomes a gap, never an exception."""
+        asked = next(self.asked) if asked < 0 else asked
         try:
             return await call
         except (FixloopError, TimeoutError, OSError) as exc:
-            self.notes.append((resource, gap_reason(exc), target, missing))
+            self.notes.append((resource, gap_reason(exc), target, missing, asked))
             log.info("evidence read failed: %s %s: %s", resource, target, exc)
             return default
 
     def gaps(self) -> list[str]:
         """Sentences such as "pods/log forbidden (403) for demo/web-1/app: logs missing"; failed reads of
         one resource for one reason are told once, with the first few targets."""
-        groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        groups: dict[tuple[str, str], list[tuple[int, str, str]]] = {}
         for note in self.notes:
             if isinstance(note, tuple):
-                groups.setdefault(note[:2], []).append(note[2:])
+                groups.setdefault(note[:2], []).append((note[4], note[2], note[3]))
         sentences, told = [], set()
         for note in self.notes:
             if isinstance(note, str):
@@ -103,10 +109,10 @@ class _Collector:
             if key in told:
                 continue
             told.add(key)
-            failed = groups[key]
-            targets = ", ".join(target for target, _ in failed[:3]) + (", ..." if len(failed) > 3 else "")
+            failed = sorted(groups[key])
+            targets = ", ".join(target for _, target, _ in failed[:3]) + (", ..." if len(failed) > 3 else "")
             count = f"{len(failed)} reads: " if len(failed) > 1 else ""
-            sentences.append(f"{key[0]} {key[1]} for {count}{targets}: {failed[0][1]}")
+            sentences.append(f"{key[0]} {key[1]} for {count}{targets}: {failed[0][2]}")
         return sentences
 
 
@@ -231,6 +237,7 @@ async def _log(
 ) -> LogChunk | None:
     """One container log, with its timestamps (the compactor strips them and keeps first/last seen)."""
     target = f"{c.ns}/{pod.name}/{container}" + (" (previous)" if previous else "")
+    asked = next(c.asked)  # before the wait for a slot: the least healthy pods' reads are told first
     async with c.log_slots:
         call = c.kube.read_log(
             c.ns,
@@ -242,7 +249,7 @@ async def _log(
             limit_bytes=LOG_LIMIT_BYTES,
             timestamps=True,
         )
-        text = await c.read("pods/log", target, call, None, "logs missing")
+        text = await c.read("pods/log", target, call, None, "logs missing", asked=asked)
     if text is None or not text.strip():  # nothing written in the window: no chunk
         return None
     lines = tuple(text.splitlines())
