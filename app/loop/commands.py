@@ -32,6 +32,7 @@ from app.loop.commands_event import CommentEvent
 from app.loop.commands_grammar import Command
 from app.loop.commands_incident import INCIDENT_COMMANDS
 from app.loop.commands_kube import KUBE_COMMANDS
+from app.loop.dispatch import pinned_step
 from app.loop.handoff import WRITE_ROLES
 from app.loop.incidents import IncidentState, cluster_of
 from app.loop.markers import find_incident_id
@@ -59,6 +60,7 @@ PERMISSION_REFUSED = (
 
 @router.register("issue_comment", action="created")
 @router.register("issue_comment", action="edited")
+@pinned_step("app.loop.commands.run_slash_commands")
 async def run_slash_commands(event: Event, gh: GitHubClient, *, services: Services) -> None:
     comment = CommentEvent.from_event(event)
     commands = comment.new_commands()

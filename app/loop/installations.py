@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
+from app.loop.dispatch import pinned_step
+
 if TYPE_CHECKING:
     from app.services import Services
 
@@ -17,6 +19,7 @@ router = Router()
 
 @router.register("installation", action="deleted")
 @router.register("installation", action="suspend")
+@pinned_step("app.loop.installations.forget_installation")
 async def forget_installation(event: Event, gh: Any, *, services: Services) -> None:
     installation_id = int(event.data["installation"]["id"])
     services.github.forget_installation(installation_id)
@@ -26,6 +29,7 @@ async def forget_installation(event: Event, gh: Any, *, services: Services) -> N
 @router.register("installation", action="created")
 @router.register("installation_repositories", action="added")
 @router.register("installation_repositories", action="removed")
+@pinned_step("app.loop.installations.note_installation_change")
 async def note_installation_change(event: Event, gh: Any, *, services: Services) -> None:
     installation_id = int(event.data["installation"]["id"])
     services.github.forget_installation(installation_id)  # repository coverage changed: look it up again

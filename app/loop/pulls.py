@@ -10,6 +10,7 @@ from gidgethub.sansio import Event
 
 from app.github.http import GitHubClient
 from app.loop import issue_ops
+from app.loop.dispatch import pinned_step
 from app.loop.incidents import IncidentState, move, save
 from app.loop.payloads import CommitResult, PullRequest
 from app.loop.redeploy import COMMIT_OK, COMMIT_OK_TTL, on_merged, send_image
@@ -34,6 +35,7 @@ WAITING_FOR_PR = frozenset({Stage.ISSUE_OPEN, Stage.AGENT_WORKING, Stage.NEEDS_H
 @router.register("pull_request", action="ready_for_review")
 @router.register("pull_request", action="converted_to_draft")
 @router.register("pull_request", action="synchronize")
+@pinned_step("app.loop.pulls.follow_pull_request")
 async def follow_pull_request(event: Event, gh: GitHubClient, *, services: Services) -> None:
     pr = PullRequest.from_event(event)
     incident = await linked_incident(services, gh, pr)
@@ -48,6 +50,7 @@ async def follow_pull_request(event: Event, gh: GitHubClient, *, services: Servi
 
 
 @router.register("pull_request", action="closed")
+@pinned_step("app.loop.pulls.on_pull_request_closed")
 async def on_pull_request_closed(event: Event, gh: GitHubClient, *, services: Services) -> None:
     pr = PullRequest.from_event(event)
     incident = await linked_incident(services, gh, pr)
@@ -66,6 +69,7 @@ async def on_pull_request_closed(event: Event, gh: GitHubClient, *, services: Se
 
 @router.register("check_suite", action="completed")
 @router.register("workflow_run", action="completed")
+@pinned_step("app.loop.pulls.on_commit_checked")
 async def on_commit_checked(event: Event, gh: GitHubClient, *, services: Services) -> None:
     result = CommitResult.from_event(event)
     if result.conclusion == "success":
