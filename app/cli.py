@@ -12,10 +12,10 @@ from pathlib import Path
 from app.analysis.evidence import Evidence
 from app.analysis.llm import LLMConfig, analyse
 from app.clusters import load_clusters
-from app.loop.provenance import resolve
-from app.loop.render_issue import issue_title, render_issue_body
-from app.loop.repo_config import ConfigResult, parse_repo_config, problem_line
-from app.loop.suspects import Origin, find_suspects
+from app.loop.incident.repo_config import ConfigResult, parse_repo_config, problem_line
+from app.loop.origin.provenance import resolve
+from app.loop.origin.suspects import Origin, find_suspects
+from app.loop.render.issue import issue_title, render_issue_body
 from app.metrics import Metrics
 from app.rollouts.evidence import collect_evidence
 from app.rollouts.kube import KubeClient

@@ -1,4 +1,5 @@
-"""The agent scorecard as Prometheus families, from the last computed snapshot (``app.loop.scorecard``).
+"""The agent scorecard as Prometheus families, from the last computed snapshot
+(``app.loop.incident.scorecard``).
 
 A collector, not live counters: the figures are totals over the store's history, the same in every
 replica and after a restart. Labels are bounded: ``agent`` is one of Fixloop's agent names, ``repo``

@@ -15,8 +15,8 @@ from aiohttp import web
 from app.github.oauth_routes import OAuthEndpoints, oauth_routes
 from app.github.webhook import WebhookIntake
 from app.loop.gate import GateEndpoint
+from app.loop.incident.mapping import intake_mapping_problem
 from app.loop.jobs import handles
-from app.loop.mapping import intake_mapping_problem
 from app.metrics import Metrics
 from app.openapi import openapi_endpoint
 from app.rollouts.notification import Notification

@@ -17,10 +17,10 @@ from app.clusters import CURRENT_CLUSTER, DEFAULT_CLUSTER, Cluster, ClusterRegis
 from app.github.app import GitHubApp
 from app.github.user_tokens import UserTokens
 from app.jobs import JobRunner
+from app.loop.incident.scorecard import scorecard
+from app.loop.incident.stages import Stage
 from app.loop.jobs import job_handlers
-from app.loop.scorecard import scorecard
-from app.loop.stages import Stage
-from app.loop.timeouts import run_sweeps
+from app.loop.steps.timeouts import run_sweeps
 from app.metrics import Metrics
 from app.metrics_scorecard import MAX_REPO_LABELS
 from app.registry.client import RegistryClient

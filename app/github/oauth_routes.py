@@ -12,7 +12,7 @@ The grant is linked to installations: the one named by ``/start?installation_id=
 post-install redirect; for a plain sign-in (no query), every installation of the App the user reaches
 (``GET /user/installations`` with the new token). Whether the user may write to a repository is checked
 at each hand-off, as for any grant. A ``user-grant`` job then resumes the hand-offs of those
-installations that wait in ``needs_human`` for a user token (``app.loop.grants``).
+installations that wait in ``needs_human`` for a user token (``app.loop.steps.grants``).
 
 The post-install redirect of ``request_oauth_on_install`` comes back with ``code``, ``installation_id``
 and ``setup_action`` but no state of ours. CSRF trade-off: without a state, a forged link could make a
@@ -58,7 +58,7 @@ STATE_BYTES = 32
 BROWSER_COOKIE = "fixloop_oauth"
 COOKIE_PATH = "/github/oauth"  # sent to /callback only; Lax: GitHub's redirect back is a top-level GET
 SETUP_ACTIONS = ("install", "update")
-GRANT_JOB = "user-grant"  # a user authorised Fixloop: app.loop.grants resumes what waited for a token
+GRANT_JOB = "user-grant"  # a user authorised Fixloop: app.loop.steps.grants resumes what waited for a token
 PER_PAGE = 100
 MAX_REACHABLE = 1000
 NOT_CONFIGURED = "GitHub sign-in is not configured: GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET are not set."

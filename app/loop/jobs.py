@@ -9,11 +9,12 @@ from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
 from app.github.webhook import JOB_KIND as GITHUB_JOB
-from app.loop import commands, installations, pulls
+from app.loop.commands import slash as commands
 from app.loop.dispatch import dispatch_github_job
-from app.loop.grants import GRANT_JOB, on_grant
-from app.loop.notifications import handle_notification_job
-from app.loop.timeouts import SWEEP_JOB, sweep
+from app.loop.steps import installations, pulls
+from app.loop.steps.grants import GRANT_JOB, on_grant
+from app.loop.steps.notifications import handle_notification_job
+from app.loop.steps.timeouts import SWEEP_JOB, sweep
 from app.rollouts.notify import JOB_KIND as ROLLOUT_JOB
 
 if TYPE_CHECKING:

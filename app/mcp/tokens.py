@@ -14,7 +14,7 @@ import hmac
 import re
 import secrets
 
-from app.loop.stages import TERMINAL, Stage
+from app.loop.incident.stages import TERMINAL, Stage
 from app.store import Store
 
 KV_NAMESPACE = "mcp-tokens"

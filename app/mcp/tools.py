@@ -18,7 +18,7 @@ from app.analysis.redact import Redactor
 from app.analysis.signals import describe_metric, read_signals
 from app.analysis.verdict import verdict_from_dict
 from app.errors import FixloopError
-from app.loop.incidents import IncidentState, cluster_of
+from app.loop.incident.state import IncidentState, cluster_of
 from app.rollouts.evidence_parse import kube_event, metric_results
 from app.rollouts.model import POD_TEMPLATE_HASH_LABEL
 

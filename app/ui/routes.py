@@ -20,7 +20,7 @@ from aiohttp import web
 
 from app.errors import FixloopError
 from app.github.oauth import Grant, OAuthRefused, TokenEndpoint, oauth_configured
-from app.loop.scorecard import scorecard
+from app.loop.incident.scorecard import scorecard
 from app.services import SERVICES, Services
 from app.store import Incident
 from app.ui.access import RepoAccess, SignedOut

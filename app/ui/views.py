@@ -6,9 +6,9 @@ import time
 from collections.abc import Sequence
 
 from app.analysis.verdict import verdict_from_dict
-from app.loop.incidents import IncidentState, cluster_of
-from app.loop.render_comments import LearnedSummary
-from app.loop.scorecard import Scorecard, Tally
+from app.loop.incident.scorecard import Scorecard, Tally
+from app.loop.incident.state import IncidentState, cluster_of
+from app.loop.render.comments import LearnedSummary
 from app.store import AuditEntry, Incident, Transition
 from app.ui.render import age, e, link, stage_badge, table, when
 

@@ -10,8 +10,8 @@ import pytest
 
 from app.cli import check_config
 from app.errors import ConfigError
-from app.loop.analysis_step import a2a_url_for
-from app.loop.repo_config import AnalysisConfig, parse_repo_config
+from app.loop.incident.repo_config import AnalysisConfig, parse_repo_config
+from app.loop.steps.analysis import a2a_url_for
 from app.settings import Settings
 from tests.fakes.a2a_agent import FakeA2AAgent
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
-from app.loop.commands_base import REPLY_MARKER
-from app.loop.commands_render import ANALYSIS_MARKER
-from app.loop.markers import (
+from app.loop.commands.base import REPLY_MARKER
+from app.loop.commands.replies import ANALYSIS_MARKER
+from app.loop.render.markers import (
     CONFIG_PROBLEMS_MARKER,
     HANDOFF_MARKER,
     RECURRENCE_MARKER,
@@ -28,7 +28,7 @@ from app.loop.markers import (
     attempt_marker,
     incident_marker,
 )
-from app.loop.task import COPILOT_ASSIGNEE, TASK_HEADING
+from app.loop.render.task import COPILOT_ASSIGNEE, TASK_HEADING
 from tests.attack.live_text import INVISIBLE, Finding, live_findings
 from tests.fakes.github_routing import RecordedRequest
 from tests.fakes.llm import RecordedRequest as LLMRequest

@@ -9,7 +9,7 @@ from markdown_it import MarkdownIt
 
 from app.analysis.neutralise import sanitise_title
 from app.analysis.redact import redact
-from app.loop.render_text import cell, fence, safe_block, safe_inline
+from app.loop.render.text import cell, fence, safe_block, safe_inline
 from app.rollouts.model import valid_branch
 from tests.attack.injection_corpus import obfuscated
 from tests.attack.live_text import live_findings

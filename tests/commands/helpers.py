@@ -7,9 +7,9 @@ from typing import Any
 
 from app.analysis.evidence import Evidence
 from app.analysis.verdict import Verdict
-from app.loop.incidents import IncidentState
-from app.loop.markers import incident_marker
-from app.loop.stages import Stage
+from app.loop.incident.stages import Stage
+from app.loop.incident.state import IncidentState
+from app.loop.render.markers import incident_marker
 from app.store import AuditEntry, Incident
 from tests.fakes.github import FakeGitHub
 from tests.fakes.github_state import Comment, Issue

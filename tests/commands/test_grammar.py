@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.loop.commands_grammar import Command, login_argument, new_commands, parse_commands
+from app.loop.commands.grammar import Command, login_argument, new_commands, parse_commands
 
 
 def keys(body: str) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.loop.stages import Stage
+from app.loop.incident.stages import Stage
 from tests.commands.helpers import BOT, COMMENTS, REACTIONS, REPO, Seeded, demo_state, seed
 from tests.harness import AppHarness, wait_until
 

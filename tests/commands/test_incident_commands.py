@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.loop.stages import Stage
+from app.loop.incident.stages import Stage
 from tests.commands.helpers import BOT, CANARY, COMMENTS, REACTIONS, REPO, STABLE, demo_state, seed
 from tests.harness import AppHarness
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.loop.stages import Stage
+from app.loop.incident.stages import Stage
 from tests.commands.helpers import CANARY, NAMESPACE, ROLLOUT, Seeded, demo_state, seed
 from tests.fakes.kube_objects import new_revision
 from tests.harness import AppHarness

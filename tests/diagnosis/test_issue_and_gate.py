@@ -12,10 +12,10 @@ import aiohttp
 
 from app.analysis.evidence import ContainerState, Evidence, PodEvidence, Side
 from app.analysis.verdict import Classification, Verdict
-from app.loop.handoff import hand_off
-from app.loop.incidents import IncidentState
-from app.loop.repo_config import AgentName, RepoConfig
-from app.loop.stages import Stage
+from app.loop.incident.repo_config import AgentName, RepoConfig
+from app.loop.incident.stages import Stage
+from app.loop.incident.state import IncidentState
+from app.loop.steps.handoff import hand_off
 from tests.commands.helpers import demo_state, seed
 from tests.diagnosis.worlds import WORLDS, seed_world
 from tests.fakes.kube_demo import cloned_notification, demo_notification, load_recent_demo

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from app.analysis.evidence import ContainerState, Evidence, LogChunk, PodEvidence, Side
-from app.loop.render_facts import error_signatures
-from app.loop.render_samples import CONTEXT_LINES, render_samples
+from app.loop.render.facts import error_signatures
+from app.loop.render.samples import CONTEXT_LINES, render_samples
 
 ACCESS = [f'[2026-03-02T10:00:{i:02d}.000Z] "GET /color HTTP/1.1" 200 - 0 6 1 0 "-"' for i in range(40)]
 APP = [*(f"GET /color -> 200 #{i}" for i in range(30)), "", "ERROR cannot decode palette: EOF", "", "bye"]

@@ -10,7 +10,7 @@ from typing import Any
 from app.analysis.evidence import Evidence
 from app.analysis.llm import LLMConfig, analyse
 from app.analysis.offline import analyse_offline
-from app.loop.handoff_gate import infra_reason
+from app.loop.steps.handoff_gate import infra_reason
 from app.rollouts.evidence import collect_evidence
 from app.rollouts.kube import KubeClient
 from tests.diagnosis.worlds import WORLDS, World, seed_world

@@ -11,7 +11,7 @@ nobody on it. On both store engines (tests/faults/conftest.py).
 from __future__ import annotations
 
 from app.github.http import MAX_ATTEMPTS
-from app.loop.markers import STATUS_MARKER
+from app.loop.render.markers import STATUS_MARKER
 from tests.fakes.github_state import Issue
 from tests.faults.test_github_faults import settled, work_jobs
 from tests.figures import FigureRecorder

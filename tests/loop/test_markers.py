@@ -1,6 +1,6 @@
 import pytest
 
-from app.loop.markers import (
+from app.loop.render.markers import (
     STATUS_MARKER,
     attempt_marker,
     defuse_markers,

@@ -4,7 +4,18 @@ from datetime import UTC, datetime, timedelta
 
 from app.analysis.evidence import Evidence, KubeEvent, LogChunk, MetricResult, Side
 from app.analysis.verdict import Verdict
-from app.loop.markers import (
+from app.loop.incident.repo_config import RepoConfig
+from app.loop.incident.stages import Stage, Transition
+from app.loop.render.comments import (
+    LearnedSummary,
+    diff_learned,
+    render_recurrence_comment,
+    render_reopened_note,
+    render_verified_comment,
+)
+from app.loop.render.facts import failing_signatures
+from app.loop.render.issue import GITHUB_BODY_LIMIT, Link, issue_title, render_issue_body
+from app.loop.render.markers import (
     RECURRENCE_MARKER,
     REOPENED_MARKER,
     STATUS_MARKER,
@@ -13,28 +24,16 @@ from app.loop.markers import (
     find_incident_id,
     has_marker,
 )
-from app.loop.render import (
-    GITHUB_BODY_LIMIT,
+from app.loop.render.status import (
     DeploymentView,
-    LearnedSummary,
-    Link,
     LinkedPR,
     PrState,
     StatusView,
-    diff_learned,
-    failing_signatures,
-    issue_title,
-    render_issue_body,
     render_mermaid,
-    render_recurrence_comment,
-    render_reopened_note,
     render_status_comment,
-    render_verified_comment,
 )
-from app.loop.render_text import code_span, fence
-from app.loop.repo_config import RepoConfig
-from app.loop.stages import Stage, Transition
-from app.loop.task import build_agent_task, task_facts
+from app.loop.render.task import build_agent_task, task_facts
+from app.loop.render.text import code_span, fence
 from tests.loop.factories import HOSTILE, HOSTILE_LINES, TOKEN, assert_inert, make_evidence, make_verdict
 
 CONFIG = RepoConfig()

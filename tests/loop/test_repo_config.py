@@ -1,7 +1,6 @@
 import textwrap
 
-from app.loop.markers import CONFIG_PROBLEMS_MARKER, has_marker
-from app.loop.repo_config import (
+from app.loop.incident.repo_config import (
     DEFAULT_CONFIG,
     AgentName,
     ConfigProblem,
@@ -13,7 +12,8 @@ from app.loop.repo_config import (
     resolve_agent,
     resolve_image,
 )
-from app.loop.stages import Stage
+from app.loop.incident.stages import Stage
+from app.loop.render.markers import CONFIG_PROBLEMS_MARKER, has_marker
 
 
 def parse(text: str) -> tuple[RepoConfig, list[ConfigProblem]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.loop.scorecard import OTHER, compute
+from app.loop.incident.scorecard import OTHER, compute
 from app.store import AuditEntry, Transition
 
 

@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.loop.stages import (
+from app.loop.incident.stages import (
     MAIN_PATH,
     TERMINAL,
     IllegalTransition,

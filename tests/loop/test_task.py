@@ -1,8 +1,8 @@
 import re
 
-from app.loop.markers import HANDOFF_MARKER, has_marker
-from app.loop.repo_config import AgentName, RepoConfig
-from app.loop.task import (
+from app.loop.incident.repo_config import AgentName, RepoConfig
+from app.loop.render.markers import HANDOFF_MARKER, has_marker
+from app.loop.render.task import (
     COPILOT_ASSIGNEE,
     MAX_CUSTOM_INSTRUCTIONS,
     TASK_HEADING,

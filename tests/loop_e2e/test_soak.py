@@ -7,8 +7,8 @@ import asyncio
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from app.loop.scorecard import scorecard
-from app.loop.soak import SOAK
+from app.loop.incident.scorecard import scorecard
+from app.loop.steps.soak import SOAK
 from app.metrics import Metrics
 from app.server import create_app
 from app.services import SERVICES

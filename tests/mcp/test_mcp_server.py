@@ -17,7 +17,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from app.errors import ConfigError
-from app.loop.stages import Stage
+from app.loop.incident.stages import Stage
 from app.mcp.server import McpServerTask
 from app.mcp.tokens import mint_token
 from app.store import Incident

@@ -6,10 +6,10 @@ import pytest
 
 from app.analysis.evidence import Side
 from app.analysis.frames import parse_frames, repo_path
-from app.loop.provenance import Provenance, SideRevision, carries
-from app.loop.render_suspects import instruction_lines, issue_section, task_section
-from app.loop.render_text import safe_block
-from app.loop.suspects import Origin, SuspectCommit, Suspects, TopFrame
+from app.loop.origin.provenance import Provenance, SideRevision, carries
+from app.loop.origin.suspects import Origin, SuspectCommit, Suspects, TopFrame
+from app.loop.render.suspects import instruction_lines, issue_section, task_section
+from app.loop.render.text import safe_block
 from app.rollouts.evidence_parse import revision_hint
 from tests.attack.injection_corpus import injections
 from tests.attack.live_text import live_findings

@@ -1,5 +1,5 @@
 """Reading an image's OCI labels from a real registry (docker-registry, token auth), and the revision
-order of app.loop.provenance on top of it."""
+order of app.loop.origin.provenance on top of it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from app.analysis.evidence import Evidence, ImageChange, RevisionHint, Side
-from app.loop.provenance import resolve, revision_from_template
+from app.loop.origin.provenance import resolve, revision_from_template
 from app.registry.auth import parse_docker_config
 from app.registry.client import RegistryClient, RegistryError
 from app.registry.reference import ImageRef, parse_image

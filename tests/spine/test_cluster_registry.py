@@ -11,7 +11,7 @@ import yaml
 from app.cli import check_config
 from app.clusters import ALL_SOURCES, SourceRule, consents, load_clusters
 from app.errors import ConfigError
-from app.loop.repo_config import parse_repo_config
+from app.loop.incident.repo_config import parse_repo_config
 from app.rollouts.model import fingerprint, fingerprint_text, parse_rollout
 from app.settings import Settings
 from tests.fakes.kube_demo import demo_notification
