@@ -40,6 +40,7 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check app tests bench tools
 	$(VENV)/bin/ruff format --check app tests bench tools
 	$(VENV)/bin/mypy app
+	$(PY) tools/check_sizes.py
 	$(VENV)/bin/hadolint Dockerfile
 
 # The runtime install as users and the image get it: a fresh venv, no extras, not editable, then

@@ -17,7 +17,15 @@ class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
     def __post_init__(self) -> None:
-        r = self.registry
+        self._count_intake_and_jobs(self.registry)
+        self._count_outbound_calls(self.registry)
+        self._count_rollout_notifications(self.registry)
+        self._track_incidents(self.registry)
+        self.scorecard = ScorecardCollector()
+        self.registry.register(self.scorecard)
+
+    def _count_intake_and_jobs(self, r: CollectorRegistry) -> None:
+        """Webhook deliveries in, jobs through the durable queue."""
         self.deliveries = Counter(
             "fixloop_webhook_deliveries",
             "Webhook deliveries by source, event and outcome",
@@ -35,6 +43,9 @@ class Metrics:
             registry=r,
         )
         self.queue_depth = Gauge("fixloop_job_queue_depth", "Jobs by status", ["status"], registry=r)
+
+    def _count_outbound_calls(self, r: CollectorRegistry) -> None:
+        """Calls out to GitHub, Kubernetes, the LLM, A2A agents; MCP tool calls in."""
         self.github_calls = Counter(
             "fixloop_github_calls",
             "GitHub API calls by method and status",
@@ -58,6 +69,9 @@ class Metrics:
         self.mcp_calls = Counter(
             "fixloop_mcp_calls", "MCP tool calls by tool and outcome", ["tool", "outcome"], registry=r
         )
+
+    def _count_rollout_notifications(self, r: CollectorRegistry) -> None:
+        """Argo Rollouts notifications and the ones not acted on."""
         self.notifications = Counter(
             "fixloop_rollout_notifications",
             "Argo Rollouts notifications by event, outcome and cluster (a registry name, or unverified)",
@@ -70,6 +84,15 @@ class Metrics:
             ["cluster"],
             registry=r,
         )
+        self.unmapped = Counter(
+            "fixloop_unmapped_rollouts",
+            "Notifications ignored: no repo mapping or no installation",
+            ["reason"],
+            registry=r,
+        )
+
+    def _track_incidents(self, r: CollectorRegistry) -> None:
+        """Incidents: their stages, how long the loop takes, how it ends."""
         self.incidents = Gauge("fixloop_incidents", "Incidents by stage", ["stage"], registry=r)
         self.incident_transitions = Counter(
             "fixloop_incident_transitions",
@@ -97,15 +120,6 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
-        self.unmapped = Counter(
-            "fixloop_unmapped_rollouts",
-            "Notifications ignored: no repo mapping or no installation",
-            ["reason"],
-            registry=r,
-        )
-
-        self.scorecard = ScorecardCollector()
-        r.register(self.scorecard)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

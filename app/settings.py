@@ -1,22 +1,21 @@
 """One typed, validated Settings object, built from the environment once at start.
 
 Handlers never read ``os.environ``: they get this object injected. Secrets are wrapped in ``Secret`` so
-that ``repr()``, logs and tracebacks show ``Secret('***')`` instead of the value.
+that ``repr()``, logs and tracebacks show ``Secret('***')`` instead of the value. The parsers of the
+variables' values are in ``app.settings_env``.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TypeVar
-from urllib.parse import urlparse
+from dataclasses import MISSING, Field, dataclass, field, fields
+from typing import Any
 
+from app import settings_env as parse
 from app.errors import ConfigError
-from app.registry.auth import Credential, parse_docker_config
-
-T = TypeVar("T")
+from app.registry.auth import Credential
+from app.settings_env import EnvReader
 
 
 class Secret:
@@ -129,61 +128,86 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Build and validate; raise ConfigError naming the first bad variable."""
-        env = os.environ if env is None else env
-        reader = _EnvReader(env)
-        settings = cls(
-            port=reader.get("PORT", 8080, _port),
-            github_app_id=reader.text("GITHUB_APP_ID"),
-            github_private_key=Secret(_private_key(env)),
-            github_private_key_previous=Secret(_private_key(env, "GITHUB_PRIVATE_KEY_PREVIOUS")),
-            github_webhook_secret=Secret(reader.text("GITHUB_WEBHOOK_SECRET")),
-            github_webhook_secret_previous=Secret(reader.text("GITHUB_WEBHOOK_SECRET_PREVIOUS")),
-            github_api_url=reader.get("GITHUB_API_URL", "https://api.github.com", _url),
-            github_web_url=reader.get("GITHUB_WEB_URL", "https://github.com", _url),
-            github_client_id=reader.text("GITHUB_CLIENT_ID"),
-            github_client_secret=Secret(reader.text("GITHUB_CLIENT_SECRET")),
-            public_url=reader.get("FIXLOOP_PUBLIC_URL", "http://localhost:8080", _url),
-            notify_token=Secret(reader.text("FIXLOOP_NOTIFY_TOKEN")),
-            notify_token_previous=Secret(reader.text("FIXLOOP_NOTIFY_TOKEN_PREVIOUS")),
-            secret_key=Secret(reader.text("FIXLOOP_SECRET_KEY")),
-            openai_api_key=Secret(reader.text("OPENAI_API_KEY")),
-            openai_base_url=reader.get("OPENAI_BASE_URL", "", _url),
-            llm_model=reader.text("FIXLOOP_LLM_MODEL") or "gpt-4o-mini",
-            database_url=reader.get("DATABASE_URL", "sqlite:///fixloop.db", _database_url),
-            kubeconfig=reader.text("KUBECONFIG"),
-            clusters_file=reader.text("FIXLOOP_CLUSTERS_FILE"),
-            workers=reader.get("FIXLOOP_WORKERS", 4, _positive_int),
-            run_workers=reader.get("FIXLOOP_RUN_WORKERS", True, _boolean),
-            job_max_attempts=reader.get("FIXLOOP_JOB_MAX_ATTEMPTS", 8, _positive_int),
-            job_lease_seconds=reader.get("FIXLOOP_JOB_LEASE_SECONDS", 120.0, _positive_float),
-            job_retention_days=reader.get("FIXLOOP_JOB_RETENTION_DAYS", 7.0, _retention_days),
-            log_format=reader.get("FIXLOOP_LOG_FORMAT", "json", _choice("json", "text")),
-            log_level=reader.get("FIXLOOP_LOG_LEVEL", "INFO", _choice(*_LEVELS)),
-            llm_timeout_seconds=reader.get("FIXLOOP_LLM_TIMEOUT", 60.0, _positive_float),
-            llm_token_budget=reader.get("FIXLOOP_LLM_TOKEN_BUDGET", 12000, _positive_int),
-            llm_incident_token_cap=reader.get("FIXLOOP_LLM_INCIDENT_TOKEN_CAP", 60000, _positive_int),
-            gate_cache_seconds=reader.get("FIXLOOP_GATE_CACHE_SECONDS", 300.0, _positive_float),
-            kube_timeout_seconds=reader.get("FIXLOOP_KUBE_TIMEOUT", 10.0, _positive_float),
-            max_pods_per_side=reader.get("FIXLOOP_MAX_PODS_PER_SIDE", 5, _positive_int),
-            log_tail_lines=reader.get("FIXLOOP_LOG_TAIL_LINES", 2000, _positive_int),
-            github_timeout_seconds=reader.get("FIXLOOP_GITHUB_TIMEOUT", 10.0, _positive_float),
-            a2a_url=reader.get("FIXLOOP_A2A_URL", "", _url),
-            a2a_timeout_seconds=reader.get("FIXLOOP_A2A_TIMEOUT", 120.0, _positive_float),
-            a2a_allowed_hosts=reader.get("FIXLOOP_A2A_ALLOWED_HOSTS", (), _hosts),
-            mcp_port=reader.get("FIXLOOP_MCP_PORT", None, _mcp_port),
-            mcp_url=reader.get("FIXLOOP_MCP_URL", "", _url),
-            mcp_token_hours=reader.get("FIXLOOP_MCP_TOKEN_HOURS", 168.0, _positive_float),
-            registry_credentials=_registry_credentials(env),
-            registry_read=reader.get("FIXLOOP_REGISTRY_READ", True, _boolean),
-            registry_insecure=reader.get("FIXLOOP_REGISTRY_INSECURE", frozenset(), _registry_hosts),
-            registry_timeout_seconds=reader.get("FIXLOOP_REGISTRY_TIMEOUT", 10.0, _positive_float),
-            max_suspect_commits=reader.get("FIXLOOP_MAX_SUSPECT_COMMITS", 50, _positive_int),
-        )
+        """Build and validate; raise ConfigError naming the first bad variable (in the fields' order)."""
+        reader = EnvReader(os.environ if env is None else env)
+        settings = cls(**{spec.name: _SOURCES[spec.name](reader, _default(spec)) for spec in fields(cls)})
         if settings.github_private_key and not settings.github_app_id:
             raise ConfigError("GITHUB_APP_ID: required when a private key is set")
         _check_previous(settings)
         return settings
+
+
+# Reads one field from the environment, given the field's default.
+_Read = Callable[[EnvReader, Any], Any]
+
+
+def _variable(name: str, parse_value: Callable[[str], object] = str) -> _Read:
+    """The field is the parsed value of the variable ``name``, or its default when that is unset or empty."""
+    return lambda reader, default: reader.get(name, default, parse_value)
+
+
+def _private_key(name: str) -> _Read:
+    """A PEM key, inline in ``name`` or in the file ``{name}_PATH`` names (not both)."""
+    return lambda reader, _field_default: Secret(parse.private_key(reader.env, name))
+
+
+def _registry_credentials(reader: EnvReader, _field_default: object) -> dict[str, Credential]:
+    return parse.registry_credentials(reader.env)
+
+
+def _default(spec: Field[Any]) -> Any:
+    return spec.default_factory() if spec.default_factory is not MISSING else spec.default
+
+
+# Where each field of Settings comes from (every field has one: from_env fails on a field left out).
+_SOURCES: dict[str, _Read] = {
+    "port": _variable("PORT", parse.port),
+    "github_app_id": _variable("GITHUB_APP_ID"),
+    "github_private_key": _private_key("GITHUB_PRIVATE_KEY"),
+    "github_private_key_previous": _private_key("GITHUB_PRIVATE_KEY_PREVIOUS"),
+    "github_webhook_secret": _variable("GITHUB_WEBHOOK_SECRET", Secret),
+    "github_webhook_secret_previous": _variable("GITHUB_WEBHOOK_SECRET_PREVIOUS", Secret),
+    "github_api_url": _variable("GITHUB_API_URL", parse.url),
+    "github_web_url": _variable("GITHUB_WEB_URL", parse.url),
+    "github_client_id": _variable("GITHUB_CLIENT_ID"),
+    "github_client_secret": _variable("GITHUB_CLIENT_SECRET", Secret),
+    "public_url": _variable("FIXLOOP_PUBLIC_URL", parse.url),
+    "notify_token": _variable("FIXLOOP_NOTIFY_TOKEN", Secret),
+    "notify_token_previous": _variable("FIXLOOP_NOTIFY_TOKEN_PREVIOUS", Secret),
+    "secret_key": _variable("FIXLOOP_SECRET_KEY", Secret),
+    "openai_api_key": _variable("OPENAI_API_KEY", Secret),
+    "openai_base_url": _variable("OPENAI_BASE_URL", parse.url),
+    "llm_model": _variable("FIXLOOP_LLM_MODEL"),
+    "database_url": _variable("DATABASE_URL", parse.database_url),
+    "kubeconfig": _variable("KUBECONFIG"),
+    "clusters_file": _variable("FIXLOOP_CLUSTERS_FILE"),
+    "workers": _variable("FIXLOOP_WORKERS", parse.positive_int),
+    "run_workers": _variable("FIXLOOP_RUN_WORKERS", parse.boolean),
+    "job_max_attempts": _variable("FIXLOOP_JOB_MAX_ATTEMPTS", parse.positive_int),
+    "job_lease_seconds": _variable("FIXLOOP_JOB_LEASE_SECONDS", parse.positive_float),
+    "job_retention_days": _variable("FIXLOOP_JOB_RETENTION_DAYS", parse.retention_days),
+    "log_format": _variable("FIXLOOP_LOG_FORMAT", parse.choice("json", "text")),
+    "log_level": _variable("FIXLOOP_LOG_LEVEL", parse.choice(*parse.LOG_LEVELS)),
+    "llm_timeout_seconds": _variable("FIXLOOP_LLM_TIMEOUT", parse.positive_float),
+    "llm_token_budget": _variable("FIXLOOP_LLM_TOKEN_BUDGET", parse.positive_int),
+    "llm_incident_token_cap": _variable("FIXLOOP_LLM_INCIDENT_TOKEN_CAP", parse.positive_int),
+    "gate_cache_seconds": _variable("FIXLOOP_GATE_CACHE_SECONDS", parse.positive_float),
+    "kube_timeout_seconds": _variable("FIXLOOP_KUBE_TIMEOUT", parse.positive_float),
+    "max_pods_per_side": _variable("FIXLOOP_MAX_PODS_PER_SIDE", parse.positive_int),
+    "log_tail_lines": _variable("FIXLOOP_LOG_TAIL_LINES", parse.positive_int),
+    "github_timeout_seconds": _variable("FIXLOOP_GITHUB_TIMEOUT", parse.positive_float),
+    "a2a_url": _variable("FIXLOOP_A2A_URL", parse.url),
+    "a2a_timeout_seconds": _variable("FIXLOOP_A2A_TIMEOUT", parse.positive_float),
+    "a2a_allowed_hosts": _variable("FIXLOOP_A2A_ALLOWED_HOSTS", parse.hosts),
+    "mcp_port": _variable("FIXLOOP_MCP_PORT", parse.mcp_port),
+    "mcp_url": _variable("FIXLOOP_MCP_URL", parse.url),
+    "mcp_token_hours": _variable("FIXLOOP_MCP_TOKEN_HOURS", parse.positive_float),
+    "registry_credentials": _registry_credentials,
+    "registry_read": _variable("FIXLOOP_REGISTRY_READ", parse.boolean),
+    "registry_insecure": _variable("FIXLOOP_REGISTRY_INSECURE", parse.registry_hosts),
+    "registry_timeout_seconds": _variable("FIXLOOP_REGISTRY_TIMEOUT", parse.positive_float),
+    "max_suspect_commits": _variable("FIXLOOP_MAX_SUSPECT_COMMITS", parse.positive_int),
+}
 
 
 def _candidates(current: Secret, previous: Secret) -> tuple[str, ...]:
@@ -200,140 +224,3 @@ def _check_previous(settings: Settings) -> None:
     for name, current, previous in pairs:
         if previous and not current:
             raise ConfigError(f"{name}_PREVIOUS: set only during a rotation, next to {name}")
-
-
-_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-
-
-class _EnvReader:
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self._env = env
-
-    def text(self, name: str) -> str:
-        return self._env.get(name, "").strip()
-
-    def get(self, name: str, default: T, parse: Callable[[str], T]) -> T:
-        raw = self._env.get(name, "").strip()
-        if not raw:
-            return default
-        try:
-            return parse(raw)
-        except ValueError as exc:
-            raise ConfigError(f"{name}: {exc}") from None
-
-
-def _port(raw: str) -> int:
-    value = int(raw)
-    if not 0 < value < 65536:
-        raise ValueError(f"must be a port number 1-65535, got {raw!r}")
-    return value
-
-
-def _positive_int(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"must be a whole number, got {raw!r}") from None
-    if value <= 0:
-        raise ValueError(f"must be > 0, got {raw!r}")
-    return value
-
-
-def _boolean(raw: str) -> bool:
-    value = raw.lower()
-    if value not in ("true", "false", "1", "0", "yes", "no"):
-        raise ValueError(f"must be true or false, got {raw!r}")
-    return value in ("true", "1", "yes")
-
-
-def _positive_float(raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"must be a number, got {raw!r}") from None
-    if value <= 0:
-        raise ValueError(f"must be > 0, got {raw!r}")
-    return value
-
-
-def _retention_days(raw: str) -> float:
-    value = _positive_float(raw)
-    if value < REDELIVERY_WINDOW_DAYS:
-        raise ValueError(f"must be >= {REDELIVERY_WINDOW_DAYS} (GitHub redelivers for 3 days), got {raw!r}")
-    return value
-
-
-REDELIVERY_WINDOW_DAYS = 3
-
-
-def _url(raw: str) -> str:
-    parsed = urlparse(raw)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ValueError(f"must be an http(s) URL, got {raw!r}")
-    return raw.rstrip("/")
-
-
-def _hosts(raw: str) -> tuple[str, ...]:
-    hosts = tuple(h.strip().lower() for h in raw.split(",") if h.strip())
-    if not all(h.replace(".", "").replace("-", "").replace(":", "").isalnum() for h in hosts):
-        raise ValueError(f"must be a comma-separated list of host names, got {raw!r}")
-    return hosts
-
-
-def _mcp_port(raw: str) -> int | None:
-    """A port for the MCP server; 0 picks a free one (tests)."""
-    return 0 if raw.strip() == "0" else _port(raw)
-
-
-def _database_url(raw: str) -> str:
-    if raw.startswith("sqlite:///") or raw.startswith(("postgresql://", "postgres://")):
-        return raw
-    raise ValueError("must start with sqlite:/// or postgresql://")
-
-
-def _choice(*allowed: str) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        value = raw.upper() if allowed == _LEVELS else raw.lower()
-        if value not in allowed:
-            raise ValueError(f"must be one of {', '.join(allowed)}, got {raw!r}")
-        return value
-
-    return parse
-
-
-def _private_key(env: Mapping[str, str], name: str = "GITHUB_PRIVATE_KEY") -> str:
-    inline = env.get(name, "").strip()
-    path = env.get(f"{name}_PATH", "").strip()
-    if inline and path:
-        raise ConfigError(f"{name} / {name}_PATH: set one, not both")
-    if path:
-        try:
-            inline = Path(path).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"{name}_PATH: cannot read {path}: {exc.strerror}") from None
-    if not inline:
-        return ""
-    inline = inline.replace("\\n", "\n")  # a PEM pasted into one env line
-    if "-----BEGIN" not in inline or "PRIVATE KEY-----" not in inline:
-        raise ConfigError(f"{name}: not a PEM private key")
-    return inline
-
-
-def _registry_hosts(raw: str) -> frozenset[str]:
-    hosts = frozenset(part.strip() for part in raw.split(",") if part.strip())
-    bad = [host for host in hosts if "/" in host or " " in host]
-    if bad:
-        raise ValueError(f"must be registry hosts (host[:port]) separated by commas, got {bad[0]!r}")
-    return hosts
-
-
-def _registry_credentials(env: Mapping[str, str]) -> dict[str, Credential]:
-    """The dockerconfigjson file (a pull secret mounted into the pod), read and checked at start."""
-    path = env.get("FIXLOOP_REGISTRY_AUTH_FILE", "").strip()
-    if not path:
-        return {}
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"FIXLOOP_REGISTRY_AUTH_FILE: cannot read {path}: {exc.strerror}") from None
-    return parse_docker_config(text)  # raises ConfigError naming the problem

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import openai
 
 from app.analysis.answer import InvalidAnswer, parse_answer, verdict_from_answer
-from app.analysis.compact import compact
+from app.analysis.compact import CompactedLogs, compact
 from app.analysis.evidence import Evidence
 from app.analysis.llm_call import Call, LLMFailure
 from app.analysis.offline import analyse_offline
@@ -135,10 +135,27 @@ async def analyse(
     if room <= 0:
         return offline("incident token cap reached", False, {"tokens_used": tokens_used})
 
+    prompt_for = _prompt_builder(
+        evidence, compacted, budget=min(config.token_budget, room), extra_prompt=extra_prompt
+    )
+    first = prompt_for(needs_json_object(config.base_url))
+    if first.tokens > room:
+        return offline("incident token cap reached", False, {"tokens_used": tokens_used})
+    client = client_factory(config) if client_factory else shared_client(config)
+    call = Call(config, client, first, prompt_for, metrics, json_object=needs_json_object(config.base_url))
+    try:
+        return await _ask_and_remember(call, config, client, close_client=client_factory is not None)
+    except LLMFailure as exc:
+        return offline(str(exc), True, call.audit())
+
+
+def _prompt_builder(
+    evidence: Evidence, compacted: CompactedLogs, *, budget: int, extra_prompt: str
+) -> Callable[[bool], Prompt]:
+    """Builds the prompt with or without the schema in it (a json_object server needs it there)."""
     boundary = secrets.token_hex(8)  # one per request, kept if the prompt is rebuilt for json_object
 
     def prompt_for(schema_in_prompt: bool) -> Prompt:
-        budget = min(config.token_budget, room)
         return build_prompt(
             evidence,
             compacted,
@@ -148,21 +165,21 @@ async def analyse(
             boundary=boundary,
         )
 
-    first = prompt_for(needs_json_object(config.base_url))
-    if first.tokens > room:
-        return offline("incident token cap reached", False, {"tokens_used": tokens_used})
-    client = client_factory(config) if client_factory else shared_client(config)
-    call = Call(config, client, first, prompt_for, metrics, json_object=needs_json_object(config.base_url))
+    return prompt_for
+
+
+async def _ask_and_remember(
+    call: Call, config: LLMConfig, client: openai.AsyncOpenAI, *, close_client: bool
+) -> Verdict:
+    """The LLM's verdict with the call's audit; remembers a server that needed json_object either way."""
     try:
         verdict = await _ask(call, config)
-    except LLMFailure as exc:
-        return offline(str(exc), True, call.audit())
+        return replace(verdict, audit=call.audit())
     finally:
         if call.switched_format:  # remembered even when the answers that followed were unusable
             _JSON_OBJECT_ONLY.add(config.base_url or "default")
-        if client_factory:  # a client built for this call is closed after it; the shared one stays open
+        if close_client:  # a client built for this call is closed after it; the shared one stays open
             await client.close()
-    return replace(verdict, audit=call.audit())
 
 
 async def _ask(call: Call, config: LLMConfig) -> Verdict:

@@ -91,6 +91,27 @@ class BearerGate:
         return None
 
 
+async def _incident_reader(
+    services: Services, tool: str, ctx: Context[Any, Any], token: str
+) -> IncidentReader:
+    """The incident a tool call may read, decided by its token alone; ToolError when there is none."""
+    header = bearer(ctx.headers)
+    incident_id = await verify_token(services.store, header or token)
+    if (
+        incident_id is not None
+        and header
+        and token
+        and await verify_token(services.store, token) != incident_id
+    ):
+        incident_id = None  # the argument names another incident than the header
+    incident = await services.store.get_incident(incident_id) if incident_id else None
+    if incident is None:
+        services.metrics.mcp_calls.labels(tool=tool, outcome="refused").inc()
+        raise ToolError(REFUSED)
+    services.metrics.mcp_calls.labels(tool=tool, outcome="ok").inc()
+    return IncidentReader(services, incident)
+
+
 def build_mcp(services: Services) -> MCPServer[Any]:
     mcp: MCPServer[Any] = MCPServer(
         "fixloop",
@@ -101,28 +122,11 @@ def build_mcp(services: Services) -> MCPServer[Any]:
         log_level="WARNING",
     )
 
-    async def reader(tool: str, ctx: Context[Any, Any], token: str) -> IncidentReader:
-        header = bearer(ctx.headers)
-        incident_id = await verify_token(services.store, header or token)
-        if (
-            incident_id is not None
-            and header
-            and token
-            and await verify_token(services.store, token) != incident_id
-        ):
-            incident_id = None  # the argument names another incident than the header
-        incident = await services.store.get_incident(incident_id) if incident_id else None
-        if incident is None:
-            services.metrics.mcp_calls.labels(tool=tool, outcome="refused").inc()
-            raise ToolError(REFUSED)
-        services.metrics.mcp_calls.labels(tool=tool, outcome="ok").inc()
-        return IncidentReader(services, incident)
-
     @mcp.tool(annotations=READ_ONLY)
     async def incident_evidence(ctx: Context[Any, Any], token: str = "") -> str:
         """The incident's analysis and the evidence Fixloop collected: images, crashes, metrics, events.
         token: the incident token from the issue's task, unless the Authorization header carries it."""
-        return (await reader("incident_evidence", ctx, token)).evidence()
+        return (await _incident_reader(services, "incident_evidence", ctx, token)).evidence()
 
     @mcp.tool(annotations=READ_ONLY)
     async def canary_logs(
@@ -130,19 +134,21 @@ def build_mcp(services: Services) -> MCPServer[Any]:
     ) -> str:
         """Fresh logs of the canary pods (the failing revision), redacted; previous: crashed instances.
         token: the incident token from the issue's task, unless the Authorization header carries it."""
-        return await (await reader("canary_logs", ctx, token)).canary_logs(tail_lines, previous)
+        return await (await _incident_reader(services, "canary_logs", ctx, token)).canary_logs(
+            tail_lines, previous
+        )
 
     @mcp.tool(annotations=READ_ONLY)
     async def canary_events(ctx: Context[Any, Any], token: str = "") -> str:
         """Fresh Kubernetes Events about the Rollout and its canary pods.
         token: the incident token from the issue's task, unless the Authorization header carries it."""
-        return await (await reader("canary_events", ctx, token)).canary_events()
+        return await (await _incident_reader(services, "canary_events", ctx, token)).canary_events()
 
     @mcp.tool(annotations=READ_ONLY)
     async def analysis_runs(ctx: Context[Any, Any], token: str = "") -> str:
         """The canary revision's AnalysisRuns: phase and every metric's measurements.
         token: the incident token from the issue's task, unless the Authorization header carries it."""
-        return await (await reader("analysis_runs", ctx, token)).analysis_runs()
+        return await (await _incident_reader(services, "analysis_runs", ctx, token)).analysis_runs()
 
     return mcp
 

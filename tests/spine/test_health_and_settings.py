@@ -84,6 +84,11 @@ def test_bad_settings_name_the_variable(env: dict[str, str], named: str) -> None
     assert str(raised.value).startswith(named)
 
 
+def test_an_empty_environment_gives_every_default() -> None:
+    """An unset variable leaves its field's default: the environment table and the dataclass agree."""
+    assert Settings.from_env({}) == Settings()
+
+
 def test_private_key_from_file(tmp_path: Path) -> None:
     path = keys.write_private_key(tmp_path)
     settings = Settings.from_env({"GITHUB_APP_ID": "7", "GITHUB_PRIVATE_KEY_PATH": str(path)})
