@@ -13,6 +13,7 @@ from app.loop.analysis_step import analyse_evidence, collect_for, trace_origin
 from app.loop.deployments import set_deployment_state
 from app.loop.handoff import NEEDS_HUMAN_LABEL, hand_off
 from app.loop.incidents import IncidentState, move, rollout_incidents
+from app.loop.records import Fix
 from app.loop.render_comments import LearnedSummary, diff_learned, render_recurrence_comment
 from app.loop.repo_config import RepoConfig
 from app.loop.stages import Stage
@@ -97,7 +98,7 @@ async def start_attempt(
     state.evidence, state.verdict = evidence.to_dict(), verdict.to_dict()
     state.learned = LearnedSummary.from_evidence(evidence).to_dict()
     state.revision = view.current_pod_hash
-    state.fix = {}
+    state.fix = Fix()
     attempt = incident.attempt + 1
     incident = await move(
         services,

@@ -37,7 +37,7 @@ from app.loop.handoff import WRITE_ROLES
 from app.loop.incidents import IncidentState, cluster_of
 from app.loop.markers import find_incident_id
 from app.loop.render_text import code_span, safe_inline
-from app.loop.work import claim_incident, release_incident
+from app.loop.work import claim_incident, claim_of, release_incident
 from app.store import Incident, StaleIncident
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ async def target_incident(services: Services, comment: CommentEvent) -> Incident
                 repo=comment.repo,
                 mentioning=f'"{comment.number}"',  # tracked PRs are keyed by number
             )
-            if str(comment.number) in IncidentState.of(incident).prs
+            if comment.number in IncidentState.of(incident).prs
         ]
         return tracking[-1] if tracking else None
     if comment.issue_author != f"{await services.github.slug()}[bot]":
@@ -233,7 +233,7 @@ async def holding(services: Services, incident: Incident, *, holder: int) -> Asy
     """The incident's claim for the commands (the holder is the negated comment id: never a job id)."""
     claimed = await claim_incident(services, incident, holder)
     if claimed is None:
-        until = float((incident.data.get("work") or {}).get("until", 0))
+        until = claim_of(incident).until
         wait = min(max(until - time.time(), 1.0), 300.0) if until else BUSY_RETRY
         raise TransientError(f"incident {incident.id} is held by another job", retry_after=wait)
     try:

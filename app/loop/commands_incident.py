@@ -14,6 +14,7 @@ from app.loop.commands_render import render_status_text, rollout_state
 from app.loop.handoff import can_write, hand_off
 from app.loop.handoff_gate import infra_problem, infra_reason
 from app.loop.incidents import move, save
+from app.loop.records import HandoffRecord
 from app.loop.render_text import code_span, safe_inline
 from app.loop.repo_config import AgentName
 from app.loop.stages import TERMINAL, Stage, can_move
@@ -67,10 +68,8 @@ async def assign(inv: Invocation, command: Command) -> Outcome:
         inv.services, inv.gh, inv.incident, config, view=await _view(inv), agent=agent
     )
     handoff = inv.state.handoff
-    if handoff.get("outcome") != "ok":
-        raise Refused(
-            f"the hand-off to {agent.value} failed: {safe_inline(str(handoff.get('problem', '')), 500)}"
-        )
+    if handoff.outcome != "ok":
+        raise Refused(f"the hand-off to {agent.value} failed: {safe_inline(handoff.problem, 500)}")
     return Outcome(True, f"handed the issue to {code_span(agent.value)}.")
 
 
@@ -89,8 +88,8 @@ async def _assign_person(inv: Invocation, login: str) -> Outcome:
     if login.lower() not in assigned:
         raise Refused(f"GitHub did not assign {code_span(login)}.")
     state = inv.state
-    state.handoff = {"agent": AgentName.NONE.value, "outcome": "ok", "human": login, "at": time.time()}
-    await inv.services.store.add_audit(inv.incident.id, "handoff", state.handoff)
+    state.handoff = HandoffRecord(agent=AgentName.NONE.value, outcome="ok", human=login, at=time.time())
+    await inv.services.store.add_audit(inv.incident.id, "handoff", state.handoff.to_dict())
     cause = f"assigned to {login} by {inv.actor}"
     if Stage(inv.incident.stage) is Stage.AGENT_WORKING:
         inv.incident = await move(inv.services, inv.incident, Stage.NEEDS_HUMAN, cause, state)

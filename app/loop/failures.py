@@ -192,7 +192,7 @@ async def _handoff_pending(services: Services, incident: Incident, state: Incide
         return False
     transitions = await services.store.list_transitions(incident.id)
     opened = max((t.at for t in transitions if t.to_stage == Stage.ISSUE_OPEN.value), default=0.0)
-    return float(state.handoff.get("at", 0.0)) < opened
+    return state.handoff.at < opened
 
 
 async def record_analysis(

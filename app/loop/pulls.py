@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gidgethub.routing import Router
 from gidgethub.sansio import Event
@@ -13,6 +14,7 @@ from app.loop import issue_ops
 from app.loop.dispatch import pinned_step
 from app.loop.incidents import IncidentState, move, save
 from app.loop.payloads import CommitResult, PullRequest
+from app.loop.records import TrackedPR
 from app.loop.redeploy import COMMIT_OK, COMMIT_OK_TTL, on_merged, send_image
 from app.loop.repo_config import RedeployMode
 from app.loop.stages import TERMINAL, Stage
@@ -85,13 +87,13 @@ async def _apply_commit_result(
 ) -> None:
     state = IncidentState.of(incident)
     touched = False
-    for pr in state.prs.values():
-        if pr.get("head_sha") == result.sha:
-            pr["checks"] = result.conclusion or result.status
+    for number, pr in list(state.prs.items()):
+        if pr.head_sha == result.sha:
+            state.prs[number] = dataclasses.replace(pr, checks=result.conclusion or result.status)
             touched = True
     if touched:
         incident = await save(services, incident, state)
-    awaiting_image = Stage(incident.stage) is Stage.MERGED and state.fix.get("sha") == result.sha
+    awaiting_image = Stage(incident.stage) is Stage.MERGED and state.fix.sha == result.sha
     if not (touched or awaiting_image):
         return  # CI on an unrelated commit: no GitHub call for this incident
     config = (await issue_ops.read_repo_config(gh, incident.repo)).config
@@ -112,11 +114,11 @@ async def linked_incident(services: Services, gh: GitHubClient, pr: PullRequest)
     candidates: list[int] = []  # incidents handed to this PR's agent
     async for incident in services.store.iter_incidents(repo=pr.repo, stages=LIVE):
         state = IncidentState.of(incident)
-        if str(pr.number) in state.prs:
+        if pr.number in state.prs:
             return incident
         if incident.issue_number:
             by_issue.setdefault(incident.issue_number, incident.id)
-            if agent is not None and state.handoff.get("agent") == agent:
+            if agent is not None and state.handoff.agent == agent:
                 candidates.append(incident.id)
     for number in pr.closing_issue_numbers():
         if number in by_issue:
@@ -142,21 +144,20 @@ async def _cross_referenced(gh: GitHubClient, incident: Incident, pr_number: int
 
 async def track(services: Services, incident: Incident, pr: PullRequest) -> Incident:
     state = IncidentState.of(incident)
-    known: dict[str, Any] = state.prs.get(str(pr.number), {})
-    state.prs[str(pr.number)] = {
-        **known,
-        "url": pr.url,
-        "state": pr.display_state,
-        "title": pr.title,
-        "author": pr.author,
-        "head_sha": pr.head_sha,
-        "agent": pr.agent() or "",
-    }
+    state.prs[pr.number] = dataclasses.replace(
+        state.prs.get(pr.number, TrackedPR()),
+        url=pr.url,
+        state=pr.display_state,
+        title=pr.title,
+        author=pr.author,
+        head_sha=pr.head_sha,
+        agent=pr.agent() or "",
+    )
     return await save(services, incident, state)
 
 
-def _open_prs(incident: Incident) -> list[str]:
-    return [n for n, pr in IncidentState.of(incident).prs.items() if pr.get("state") in ("open", "draft")]
+def _open_prs(incident: Incident) -> list[int]:
+    return [n for n, pr in IncidentState.of(incident).prs.items() if pr.is_open]
 
 
 def _default_branch(event: Event) -> str:
