@@ -38,7 +38,7 @@ from app.loop.work import claim_incident, release_incident
 from app.mcp.tokens import mint_token
 from app.rollouts.model import RolloutView, fingerprint
 from app.rollouts.notification import Notification
-from app.store import Incident
+from app.store import Incident, Store
 
 if TYPE_CHECKING:
     from app.jobs import JobContext
@@ -110,13 +110,13 @@ async def _with_claim(
     """Run ``work`` holding the incident's claim; another job holding it means: nothing to do here."""
     ctx.bind(incident=incident.id)
     with log_context(incident=incident.id):
-        claimed = await claim_incident(services, incident, ctx.job.id)
+        claimed = await claim_incident(services.store, incident, ctx.job.id)
         if claimed is None:
             log.info("incident %s is being handled by another job", incident.id)
             return
         gh = services.github.installation_client(incident.installation_id or 0)
         incident = await work(claimed, gh)
-        await release_incident(services, incident, ctx.job.id)
+        await release_incident(services.store, incident, ctx.job.id)
 
 
 async def _consented(
@@ -175,7 +175,7 @@ async def advance(
         incident = await open_issue(services, gh, incident, config, announce=False)
         await report_config_problems(services, gh, incident, config_result)
         return await hand_off(services, gh, incident, config, view=view)
-    if await _handoff_pending(services, incident, state):
+    if await _handoff_pending(services.store, incident, state):
         return await hand_off(services, gh, incident, config, view=view)
     if Stage(incident.stage) in OPEN_STAGES:
         incident = await note_recurrence(
@@ -185,12 +185,12 @@ async def advance(
     return await save(services, incident, state)
 
 
-async def _handoff_pending(services: Services, incident: Incident, state: IncidentState) -> bool:
+async def _handoff_pending(store: Store, incident: Incident, state: IncidentState) -> bool:
     """The issue is open but this attempt's hand-off never finished (GitHub failing past the client's
     retries, a crash): the retried job resumes it, or the incident would wait at issue_open, nobody on it."""
     if Stage(incident.stage) is not Stage.ISSUE_OPEN:
         return False
-    transitions = await services.store.list_transitions(incident.id)
+    transitions = await store.list_transitions(incident.id)
     opened = max((t.at for t in transitions if t.to_stage == Stage.ISSUE_OPEN.value), default=0.0)
     return state.handoff.at < opened
 

@@ -42,7 +42,7 @@ async def verified_incident_for(
         if existing is not None
         else await rollout_incidents(services, view.namespace, view.name, [Stage.VERIFIED.value])
     )
-    candidates = [incident for incident in found if await watching(services, incident)]
+    candidates = [incident for incident in found if await watching(services.store, incident)]
     if not candidates:
         return None, None
     evidence = await collect_for(services, view, notification)

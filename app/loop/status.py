@@ -68,7 +68,7 @@ async def status_view(
         resumed_by=state.handoff.resumed_by,
         agent=state.handoff.agent,
         infra=state.handoff.outcome == "infra",
-        soak=await soak_line(services, incident),
+        soak=await soak_line(services.store, incident),
         cluster=state.cluster if services.settings.clusters_file else "",
     )
 

@@ -89,7 +89,8 @@ async def verified(
         await issue_ops.update_issue(gh, incident.repo, number, state="closed", state_reason="completed")
     state.reach("verified")
     config = (await issue_ops.read_repo_config(gh, incident.repo)).config
-    await start_watch(services, incident, config)  # first: a crash after the move would leave it unwatched
+    # First: a crash after the move would leave it unwatched.
+    await start_watch(services.store, incident, config)
     incident = await move(
         services, incident, Stage.VERIFIED, f"canary {view.current_pod_hash} completed", state
     )
