@@ -21,6 +21,7 @@ from app.github.http import GitHubClient
 from app.github.user_tokens import UserTokenRevoked
 from app.loop import issue_ops
 from app.loop.handoff_gate import INFRA_LABEL, infra_problem, infra_reason
+from app.loop.handoff_plan import Handoff, plan_handoff
 from app.loop.handoff_resume import AlreadyDone, already_done
 from app.loop.incidents import IncidentState, move, save
 from app.loop.records import HandoffRecord
@@ -28,7 +29,7 @@ from app.loop.repo_config import AgentName, RepoConfig, resolve_agent
 from app.loop.stages import Stage
 from app.loop.status import refresh_status
 from app.loop.suspects import Origin
-from app.loop.task import Handoff, plan_handoff, task_facts
+from app.loop.task import task_facts
 from app.rollouts.model import RolloutView
 from app.store import Incident
 

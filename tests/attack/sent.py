@@ -18,6 +18,7 @@ from markdown_it import MarkdownIt
 
 from app.loop.commands_base import REPLY_MARKER
 from app.loop.commands_render import ANALYSIS_MARKER
+from app.loop.handoff_plan import COPILOT_ASSIGNEE
 from app.loop.markers import (
     CONFIG_PROBLEMS_MARKER,
     HANDOFF_MARKER,
@@ -28,7 +29,7 @@ from app.loop.markers import (
     attempt_marker,
     incident_marker,
 )
-from app.loop.task import COPILOT_ASSIGNEE, TASK_HEADING
+from app.loop.task import TASK_HEADING
 from tests.attack.live_text import INVISIBLE, Finding, live_findings
 from tests.fakes.github_routing import RecordedRequest
 from tests.fakes.llm import RecordedRequest as LLMRequest

@@ -1,15 +1,14 @@
 import re
 
+from app.loop.handoff_plan import COPILOT_ASSIGNEE, plan_handoff
 from app.loop.markers import HANDOFF_MARKER, has_marker
 from app.loop.repo_config import AgentName, RepoConfig
 from app.loop.task import (
-    COPILOT_ASSIGNEE,
     MAX_CUSTOM_INSTRUCTIONS,
     TASK_HEADING,
     TaskFacts,
     build_agent_task,
     build_custom_instructions,
-    plan_handoff,
     task_facts,
     valid_path,
 )
