@@ -47,7 +47,7 @@ async def fix_failed(
     services: Services, gh: GitHubClient, incident: Incident, notification: Notification, view: RolloutView
 ) -> Incident:
     config = (await issue_ops.read_repo_config(gh, incident.repo)).config
-    if Stage(incident.stage) is not Stage.REDEPLOYING:
+    if incident.stage is not Stage.REDEPLOYING:
         return await refresh_status(services, gh, incident, config)  # a repeat of a failure already handled
     evidence = await collect_for(services, view, notification)
     moved = await not_the_fix(services, gh, incident, config, view=view, evidence=evidence, outcome="failed")

@@ -44,7 +44,7 @@ async def status(inv: Invocation, command: Command) -> Outcome:
 async def assign(inv: Invocation, command: Command) -> Outcome:
     if len(command.args) != 1:
         raise Refused(f"usage: `/fixloop assign <{AGENTS} | @user>`.")
-    stage = Stage(inv.incident.stage)
+    stage = inv.incident.stage
     if stage in NO_HANDOFF:
         raise Refused(f"the incident is {code_span(stage.label)}: there is nothing left to hand off.")
     login = login_argument(command.args[0])
@@ -91,7 +91,7 @@ async def _assign_person(inv: Invocation, login: str) -> Outcome:
     state.handoff = HandoffRecord(agent=AgentName.NONE.value, outcome="ok", human=login, at=time.time())
     await inv.services.store.add_audit(inv.incident.id, "handoff", state.handoff.to_dict())
     cause = f"assigned to {login} by {inv.actor}"
-    if Stage(inv.incident.stage) is Stage.AGENT_WORKING:
+    if inv.incident.stage is Stage.AGENT_WORKING:
         inv.incident = await move(inv.services, inv.incident, Stage.NEEDS_HUMAN, cause, state)
     else:
         inv.incident = await save(inv.services, inv.incident, state)
@@ -111,7 +111,7 @@ async def ignore(inv: Invocation, command: Command) -> Outcome:
     no_args(command)
     await inv.services.store.mute(inv.incident.fingerprint, inv.actor)
     text = f"muted this failure ({code_span(inv.incident.fingerprint)}): Fixloop opens no new issue for it"
-    if Stage(inv.incident.stage) in TERMINAL:
+    if inv.incident.stage in TERMINAL:
         return Outcome(True, f"{text}.")
     cause = f"/fixloop ignore by {inv.actor}"
     inv.incident = await move(inv.services, inv.incident, Stage.IGNORED, cause)
@@ -124,7 +124,7 @@ async def close(inv: Invocation, command: Command) -> Outcome:
     number = inv.incident.issue_number
     if number is None:
         raise Refused("the incident has no issue to close.")
-    stage = Stage(inv.incident.stage)
+    stage = inv.incident.stage
     moved = ""
     if stage not in TERMINAL:
         target = await _closing_stage(inv)

@@ -76,7 +76,7 @@ async def redeploy(inv: Invocation, command: Command) -> Outcome:
                 f"no image template: set `image` in {code_span(CONFIG_PATH)} or `{ANNOTATION_IMAGE}`."
             )
         inv.incident = await send_image(inv.services, inv.gh, inv.incident, config)
-        if Stage(inv.incident.stage) is not Stage.REDEPLOYING:  # send_image gave up; the issue says why
+        if inv.incident.stage is not Stage.REDEPLOYING:  # send_image gave up; the issue says why
             raise Refused("the image was not set: the status comment says why.")
         image = code_span(inv.state.fix.image)
         return Outcome(True, f"set the image of {inv.rollout_ref} to {image}: the fix enters the canary.")
@@ -91,7 +91,7 @@ async def redeploy(inv: Invocation, command: Command) -> Outcome:
 
 def _merged_fix(inv: Invocation) -> str:
     sha = inv.state.fix.sha
-    stage = Stage(inv.incident.stage)
+    stage = inv.incident.stage
     if not sha:
         raise Refused("there is no merged fix for this incident yet: nothing to redeploy.")
     if stage not in REDEPLOYABLE:

@@ -12,7 +12,6 @@ from app.loop.incidents import IncidentState
 from app.loop.records import TrackedPR
 from app.loop.render_facts import failing_signatures
 from app.loop.render_text import cell, code_span, safe_inline, truncate
-from app.loop.stages import Stage
 from app.rollouts.model import RolloutView
 from app.store import Incident
 
@@ -61,7 +60,7 @@ def _gaps(evidence: Evidence) -> str:
 def render_status_text(incident: Incident, *, max_attempts: int, rollout: str) -> str:
     """``rollout`` is already safe markdown: the Rollout's state, or why it could not be read."""
     state = IncidentState.of(incident)
-    stage = Stage(incident.stage)
+    stage = incident.stage
     lines = [
         f"incident {incident.id} is {code_span(stage.label)}, attempt {incident.attempt} of {max_attempts}.",
         f"  - Pull requests: {_prs(state.prs)}",

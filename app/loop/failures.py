@@ -58,7 +58,7 @@ async def on_failure(
         log.info("failure of %s muted (/fixloop ignore): no incident", view.ref)
         return
     fixed = await incident_of_fix(services, view, key)
-    if fixed is not None and Stage(fixed.stage) is not Stage.VERIFIED:
+    if fixed is not None and fixed.stage is not Stage.VERIFIED:
         await _with_claim(services, ctx, fixed, lambda i, gh: fix_failed(services, gh, i, notification, view))
         return
     # A verified fix failing in its soak window reopens its incident; out of the window it is a new one.
@@ -70,7 +70,7 @@ async def on_failure(
         evidence = collected
 
         async def reopen_it(i: Incident, gh: GitHubClient) -> Incident:
-            if Stage(i.stage) is not Stage.VERIFIED:
+            if i.stage is not Stage.VERIFIED:
                 return i  # another job reopened it meanwhile
             return await reopen(services, gh, i, key=key, evidence=evidence, signatures=signatures, view=view)
 
@@ -160,20 +160,20 @@ async def advance(
     config = config_result.config
     state = IncidentState.of(incident)
     state.note_event(notification.event.value)
-    if Stage(incident.stage) is Stage.DETECTED:
+    if incident.stage is Stage.DETECTED:
         evidence = evidence or await collect_for(services, view, notification)
         verdict = await analyse_evidence(services, evidence, config, state)
         template = config.image or view.image_template
         state.origin = await trace_origin(services, gh, incident.repo, evidence, template)
         incident = await record_analysis(services, incident, state, evidence, verdict)
-    if Stage(incident.stage) is Stage.ANALYSED:
+    if incident.stage is Stage.ANALYSED:
         # The hand-off right after posts the status comment, once, with its outcome.
         incident = await open_issue(services, gh, incident, config, announce=False)
         await report_config_problems(services, gh, incident, config_result)
         return await hand_off(services, gh, incident, config, view=view)
     if await _handoff_pending(services.store, incident, state):
         return await hand_off(services, gh, incident, config, view=view)
-    if Stage(incident.stage) in OPEN_STAGES:
+    if incident.stage in OPEN_STAGES:
         incident = await note_recurrence(
             services, gh, incident, state, config=config, notification=notification, view=view
         )
@@ -184,7 +184,7 @@ async def advance(
 async def _handoff_pending(store: Store, incident: Incident, state: IncidentState) -> bool:
     """The issue is open but this attempt's hand-off never finished (GitHub failing past the client's
     retries, a crash): the retried job resumes it, or the incident would wait at issue_open, nobody on it."""
-    if Stage(incident.stage) is not Stage.ISSUE_OPEN:
+    if incident.stage is not Stage.ISSUE_OPEN:
         return False
     transitions = await store.list_transitions(incident.id)
     opened = max((t.at for t in transitions if t.to_stage == Stage.ISSUE_OPEN.value), default=0.0)

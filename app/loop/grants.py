@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 def waits_for_a_token(incident: Incident, installations: set[int]) -> bool:
     state = IncidentState.of(incident)
     return (
-        incident.stage == Stage.NEEDS_HUMAN.value
+        incident.stage is Stage.NEEDS_HUMAN
         and incident.issue_number is not None
         and incident.installation_id in installations
         and state.handoff.outcome == NO_USER_TOKEN

@@ -44,7 +44,7 @@ async def follow_pull_request(event: Event, gh: GitHubClient, *, services: Servi
     if incident is None:
         return
     incident = await track(services, incident, pr)
-    if Stage(incident.stage) in WAITING_FOR_PR and pr.state == "open":
+    if incident.stage in WAITING_FOR_PR and pr.state == "open":
         state = IncidentState.of(incident)
         state.reach("pr")
         incident = await move(services, incident, Stage.PR_OPEN, f"pull request #{pr.number} opened", state)
@@ -64,7 +64,7 @@ async def on_pull_request_closed(event: Event, gh: GitHubClient, *, services: Se
     if pr.merged and pr.base_ref == base:
         await on_merged(services, gh, incident, config, pr=pr.number, sha=pr.merge_commit_sha)
         return
-    if not pr.merged and Stage(incident.stage) is Stage.PR_OPEN and not _open_prs(incident):
+    if not pr.merged and incident.stage is Stage.PR_OPEN and not _open_prs(incident):
         incident = await move(services, incident, config.on_pr_closed, f"#{pr.number} closed without merge")
     await refresh_status(services, gh, incident, config)
 
@@ -93,7 +93,7 @@ async def _apply_commit_result(
             touched = True
     if touched:
         incident = await save(services, incident, state)
-    awaiting_image = Stage(incident.stage) is Stage.MERGED and state.fix.sha == result.sha
+    awaiting_image = incident.stage is Stage.MERGED and state.fix.sha == result.sha
     if not (touched or awaiting_image):
         return  # CI on an unrelated commit: no GitHub call for this incident
     config = (await issue_ops.read_repo_config(gh, incident.repo)).config

@@ -35,7 +35,7 @@ async def verified_incident_for(
 ) -> tuple[tuple[Incident, list[Signature]] | None, Evidence | None]:
     """The verified incident of this Rollout whose failure signature is back (with the signatures), and
     the evidence collected to decide it, so the caller does not read the cluster a second time."""
-    if existing is not None and Stage(existing.stage) is not Stage.VERIFIED:
+    if existing is not None and existing.stage is not Stage.VERIFIED:
         return None, None
     found = (
         [existing]

@@ -50,7 +50,7 @@ async def watch_until(store: Store, incident: Incident) -> float | None:
 async def watching(store: Store, incident: Incident) -> bool:
     """Whether the verified incident is still in its soak window (a window past its end is not)."""
     until = await watch_until(store, incident)
-    return until is not None and time.time() < until and Stage(incident.stage) is Stage.VERIFIED
+    return until is not None and time.time() < until and incident.stage is Stage.VERIFIED
 
 
 async def end_watch(services: Services, incident_id: int, outcome: str, cause: str) -> bool:
@@ -73,7 +73,7 @@ async def sweep_soaks(services: Services) -> list[Incident]:
         incident = await services.store.get_incident(int(key))
         if incident is None:
             await services.store.kv_delete(SOAK, key)  # the incident is gone
-        elif Stage(incident.stage) is not Stage.VERIFIED:
+        elif incident.stage is not Stage.VERIFIED:
             # Reopened, and the reopening stopped before it ended the watch (a crash): not a fix that held.
             await end_watch(services, incident.id, FAILED, "reopened within the window")
         elif await end_watch(services, incident.id, HELD, _held_cause(entry)):
@@ -88,7 +88,7 @@ def _held_cause(entry: dict[str, object]) -> str:
 
 async def soak_line(store: Store, incident: Incident) -> str:
     """The status comment's soak line of a verified incident ("" for any other stage)."""
-    if Stage(incident.stage) is not Stage.VERIFIED:
+    if incident.stage is not Stage.VERIFIED:
         return ""
     until = await watch_until(store, incident)
     if until is not None:
@@ -105,7 +105,7 @@ async def current_incident(
 ) -> tuple[str, Incident | None]:
     """The fingerprint and incident a new failure belongs to: a verified incident out of its window is
     closed for good, so the failure goes to its successor (``<fingerprint>~after-<id>``), new or not."""
-    while existing is not None and Stage(existing.stage) is Stage.VERIFIED:
+    while existing is not None and existing.stage is Stage.VERIFIED:
         if await watching(services.store, existing):
             break
         key = f"{key.split(AFTER, 1)[0]}{AFTER}{existing.id}"

@@ -57,7 +57,7 @@ async def status_view(
     needs_token = state.handoff.outcome == "no_user_token"
     return StatusView(
         incident_id=incident.id,
-        stage=Stage(incident.stage),
+        stage=incident.stage,
         attempt=incident.attempt,
         max_attempts=config.max_attempts,
         transitions=transitions,

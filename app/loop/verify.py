@@ -54,9 +54,9 @@ async def on_completed(
     for incident in await rollout_incidents(services, view.namespace, view.name, LIVE):
         state = IncidentState.of(incident)
         gh = services.github.installation_client(mapping.installation_id)
-        if Stage(incident.stage) is Stage.REDEPLOYING and carries_fix(view, state):
+        if incident.stage is Stage.REDEPLOYING and carries_fix(view, state):
             await verified(services, incident, view, notification)
-        elif view.current_pod_hash != state.revision and Stage(incident.stage) is not Stage.REDEPLOYING:
+        elif view.current_pod_hash != state.revision and incident.stage is not Stage.REDEPLOYING:
             superseded = await move(
                 services,
                 incident,
