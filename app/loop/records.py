@@ -9,42 +9,38 @@ at its default is left out (as the old writers left it out), and keys this versi
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Self, TypeVar, cast
 
 JSONObject = Mapping[str, Any]
 
 
-def _text(data: JSONObject, key: str) -> str:
-    value = data.get(key)
-    return "" if value is None else str(value)
+R = TypeVar("R")
 
 
-def _number(data: JSONObject, key: str) -> float:
+def _read(record_type: Callable[..., R], value: Any) -> R:
+    """The record of a stored object: each field read as its default's type (the fields defaulting to
+    None are numbers), the default when missing or malformed; the keys it does not know kept as ``extra``."""
+    data = value if isinstance(value, Mapping) else {}
+    fields = [f for f in dataclasses.fields(cast(Any, record_type)) if f.name != "extra"]
+    known = {f.name: _coerce(f.default, data.get(f.name)) for f in fields}
+    extra = {k: v for k, v in data.items() if k not in known}
+    return record_type(**known, extra=extra)
+
+
+def _coerce(default: Any, value: Any) -> Any:
+    if value is None:
+        return default
     try:
-        return float(data.get(key) or 0.0)
+        if isinstance(default, str):
+            return str(value) or default
+        return float(value) if isinstance(default, float) else int(value)
     except (TypeError, ValueError):
-        return 0.0
+        return default
 
 
-def _whole(data: JSONObject, key: str) -> int | None:
-    try:
-        return None if data.get(key) is None else int(data[key])
-    except (TypeError, ValueError):
-        return None
-
-
-def _object(value: Any) -> JSONObject:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _unknown(record_type: type, data: JSONObject) -> dict[str, Any]:
-    known = {f.name for f in dataclasses.fields(record_type)}
-    return {k: v for k, v in data.items() if k not in known}
-
-
-def _written(record: Any, always: frozenset[str] = frozenset()) -> dict[str, Any]:
+def _written(record: Any, always: frozenset[str]) -> dict[str, Any]:
     """The record's JSON: its unknown keys, then every field not at its default (or named in ``always``)."""
     out = dict(record.extra)
     for f in dataclasses.fields(record):
@@ -54,8 +50,22 @@ def _written(record: Any, always: frozenset[str] = frozenset()) -> dict[str, Any
     return out
 
 
+class StoredRecord:
+    """Read from and written to a JSON object of ``Incident.data`` (the records below are its dataclasses)."""
+
+    __slots__ = ()
+    ALWAYS_WRITTEN: ClassVar[frozenset[str]] = frozenset()  # fields written even at their default
+
+    @classmethod
+    def from_dict(cls, value: Any) -> Self:
+        return _read(cls, value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _written(self, self.ALWAYS_WRITTEN)
+
+
 @dataclass(frozen=True, slots=True)
-class HandoffRecord:
+class HandoffRecord(StoredRecord):
     """The last hand-off of the incident, as the status comment, the scorecard and a resume read it."""
 
     agent: str = ""  # AgentName value; "none" for a human
@@ -66,29 +76,9 @@ class HandoffRecord:
     human: str = ""  # the person assigned by /fixloop assign @user
     extra: JSONObject = field(default_factory=dict, compare=False)
 
-    @classmethod
-    def from_dict(cls, value: Any) -> HandoffRecord:
-        data = _object(value)
-        return cls(
-            agent=_text(data, "agent"),
-            outcome=_text(data, "outcome"),
-            at=_number(data, "at"),
-            problem=_text(data, "problem"),
-            resumed_by=_text(data, "resumed_by"),
-            human=_text(data, "human"),
-            extra=_unknown(cls, data),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return _written(self)
-
-
-# The fields the tracker always wrote: an older reader counts a pull request without ``state`` as closed.
-_TRACKED = frozenset({"url", "state", "title", "author", "head_sha", "agent"})
-
 
 @dataclass(frozen=True, slots=True)
-class TrackedPR:
+class TrackedPR(StoredRecord):
     """A pull request linked to the incident, as last seen in its webhooks."""
 
     url: str = ""
@@ -100,22 +90,10 @@ class TrackedPR:
     checks: str = ""  # the head commit's CI conclusion (or status while it runs)
     extra: JSONObject = field(default_factory=dict, compare=False)
 
-    @classmethod
-    def from_dict(cls, value: Any) -> TrackedPR:
-        data = _object(value)
-        return cls(
-            url=_text(data, "url"),
-            state=_text(data, "state") or "open",
-            title=_text(data, "title"),
-            author=_text(data, "author"),
-            head_sha=_text(data, "head_sha"),
-            agent=_text(data, "agent"),
-            checks=_text(data, "checks"),
-            extra=_unknown(cls, data),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return _written(self, _TRACKED)
+    # What the tracker always wrote: an older reader counts a pull request without ``state`` as closed.
+    ALWAYS_WRITTEN: ClassVar[frozenset[str]] = frozenset(
+        {"url", "state", "title", "author", "head_sha", "agent"}
+    )
 
     @property
     def is_open(self) -> bool:
@@ -124,7 +102,8 @@ class TrackedPR:
 
 def prs_from_dict(value: Any) -> dict[int, TrackedPR]:
     """PR number -> record; the stored keys are the numbers as text (JSON object keys)."""
-    return {int(k): TrackedPR.from_dict(v) for k, v in _object(value).items() if str(k).isdigit()}
+    stored = value if isinstance(value, Mapping) else {}
+    return {int(k): TrackedPR.from_dict(v) for k, v in stored.items() if str(k).isdigit()}
 
 
 def prs_to_dict(prs: Mapping[int, TrackedPR]) -> dict[str, Any]:
@@ -132,7 +111,7 @@ def prs_to_dict(prs: Mapping[int, TrackedPR]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class Fix:
+class Fix(StoredRecord):
     """The merged fix on its way through the canary: the merge, the Deployment, the image sent."""
 
     pr: int | None = None
@@ -147,42 +126,14 @@ class Fix:
     verified_requested: str = ""  # the SHA whose verified comment was started (resume marker)
     extra: JSONObject = field(default_factory=dict, compare=False)
 
-    @classmethod
-    def from_dict(cls, value: Any) -> Fix:
-        data = _object(value)
-        return cls(
-            pr=_whole(data, "pr"),
-            sha=_text(data, "sha"),
-            mode=_text(data, "mode"),
-            image=_text(data, "image"),
-            container=_text(data, "container"),
-            deployment_id=_whole(data, "deployment_id"),
-            environment=_text(data, "environment"),
-            deployment_state=_text(data, "deployment_state"),
-            deployment_requested=_text(data, "deployment_requested"),
-            verified_requested=_text(data, "verified_requested"),
-            extra=_unknown(cls, data),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return _written(self)
-
 
 @dataclass(frozen=True, slots=True)
-class WorkClaim:
+class WorkClaim(StoredRecord):
     """The job holding the incident (app.loop.work) and until when; no job: nobody holds it."""
 
     job: int | None = None
     until: float = 0.0
     extra: JSONObject = field(default_factory=dict, compare=False)
-
-    @classmethod
-    def from_dict(cls, value: Any) -> WorkClaim:
-        data = _object(value)
-        return cls(job=_whole(data, "job"), until=_number(data, "until"), extra=_unknown(cls, data))
-
-    def to_dict(self) -> dict[str, Any]:
-        return _written(self)
 
     def held_by_another(self, job_id: int, now: float) -> bool:
         return self.job not in (None, job_id) and self.until > now
