@@ -123,10 +123,9 @@ async def rollouts_notify(request: web.Request) -> web.Response:
 
 async def canary_gate(request: web.Request) -> web.Response:
     services: Services = request.app[SERVICES]
-    gate = services.extras.get("gate")
-    if not isinstance(gate, GateEndpoint):
-        gate = services.extras["gate"] = GateEndpoint(services)  # one per process: it holds the cache
-    return await gate.handle(request)
+    if services.gate is None:
+        services.gate = GateEndpoint(services)  # one per process: it holds the cache
+    return await services.gate.handle(request)
 
 
 def _oauth(request: web.Request) -> OAuthEndpoints:

@@ -7,7 +7,7 @@ import logging
 import os
 import socket
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
@@ -17,7 +17,7 @@ from app.clusters import CURRENT_CLUSTER, DEFAULT_CLUSTER, Cluster, ClusterRegis
 from app.github.app import GitHubApp
 from app.github.user_tokens import UserTokens
 from app.jobs import JobRunner
-from app.loop.incident.scorecard import scorecard
+from app.loop.incident.scorecard import Scorecard, scorecard
 from app.loop.incident.stages import Stage
 from app.loop.jobs import job_handlers
 from app.loop.steps.timeouts import run_sweeps
@@ -27,6 +27,11 @@ from app.registry.client import RegistryClient
 from app.rollouts.kube import KubeClient
 from app.settings import Settings
 from app.store import JSONText, Store, open_store
+
+if TYPE_CHECKING:
+    from app.loop.gate import GateEndpoint
+    from app.mcp.server import McpServerTask
+    from app.ui.routes import FleetUI
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +52,11 @@ class Services:
     kubes: dict[str, KubeClient | None] = field(default_factory=dict)  # per cluster; None: unreachable
     clusters: ClusterRegistry = field(default_factory=lambda: ClusterRegistry((), ()))
     runner: JobRunner | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    # One per process, made on first use where they are needed (the MCP server at start, when served):
+    mcp: McpServerTask | None = None
+    ui: FleetUI | None = None  # the fleet pages' sessions, access cache and token endpoint
+    gate: GateEndpoint | None = None  # the canary gate's cache
+    last_scorecard: Scorecard | None = None  # app.loop.incident.scorecard recomputes it every CACHE_SECONDS
     background: list[asyncio.Task[None]] = field(default_factory=list)  # awaited at stop, errors logged
 
     @property
@@ -119,9 +128,8 @@ async def start_services(settings: Settings, metrics: Metrics, *, serve_mcp: boo
         # serves MCP pays it, not every restart of every worker.
         from app.mcp.server import McpServerTask  # noqa: PLC0415
 
-        mcp = McpServerTask(services, settings.mcp_port)
-        await mcp.start()
-        services.extras["mcp"] = mcp
+        services.mcp = McpServerTask(services, settings.mcp_port)
+        await services.mcp.start()
     if settings.run_workers:
         services.runner.start()
         services.background.append(asyncio.create_task(run_sweeps(services), name="stage-timeout-sweeps"))
@@ -156,7 +164,7 @@ async def connect_kube(
 
 
 async def stop_services(services: Services) -> None:
-    mcp = services.extras.pop("mcp", None)
+    mcp, services.mcp = services.mcp, None
     if mcp is not None:
         await mcp.stop()
     for task in services.background:

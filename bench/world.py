@@ -27,23 +27,13 @@ from tests.fakes.github import FakeGitHub
 from tests.fakes.github_commits import add_demo_history
 from tests.fakes.kube import FakeKube
 from tests.fakes.kube_demo import DEMO_CANARY_SHA, DEMO_STABLE_SHA, clone_demo, cloned_notification
-from tests.fakes.llm import FakeLLM
+from tests.fakes.llm import FakeLLM, palette_verdict
 from tests.harness import NOTIFY_TOKEN, base_env
 
 OWNER = "acme"
 REPOS = ("rollouts-demo", "payments")
 CONFIG = "agent: copilot\nredeploy: image\nimage: ghcr.io/acme/rollouts-demo:{sha}\n"
-LLM_REPLY = {
-    "title": "Colour picker panics on an empty palette",
-    "summary": "pickColor indexes an empty slice.",
-    "root_cause": "main.pickColor reads colors[0] when the palette is empty.",
-    "evidence": ["panic: runtime error: index out of range [0] with length 0"],
-    "suspected_files": ["main.go"],
-    "fix_hint": "Guard the empty palette.",
-    "classification": "code",
-    "promote": False,
-    "confidence": 92,
-}
+LLM_REPLY = palette_verdict()
 
 
 @dataclass

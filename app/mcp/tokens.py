@@ -14,7 +14,7 @@ import hmac
 import re
 import secrets
 
-from app.loop.incident.stages import TERMINAL, Stage
+from app.loop.incident.stages import TERMINAL
 from app.store import Store
 
 KV_NAMESPACE = "mcp-tokens"
@@ -52,6 +52,6 @@ async def verify_token(store: Store, token: str) -> int | None:
     if not found:
         return None
     incident = await store.get_incident(incident_id)
-    if incident is None or Stage(incident.stage) in TERMINAL:
+    if incident is None or incident.stage in TERMINAL:
         return None
     return incident_id

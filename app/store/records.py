@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from app.errors import FixloopError, TransientError
+from app.stage import Stage
 
 JSON = dict[str, Any]
 
@@ -106,7 +107,7 @@ class Incident:
     rollout: str
     repo: str
     installation_id: int | None
-    stage: str
+    stage: Stage
     attempt: int
     issue_number: int | None
     data: JSON = field(hash=False)
@@ -123,7 +124,7 @@ class Incident:
             rollout=row["rollout"],
             repo=row["repo"],
             installation_id=_opt_int(row["installation_id"]),
-            stage=row["stage"],
+            stage=Stage(row["stage"]),
             attempt=int(row["attempt"]),
             issue_number=_opt_int(row["issue_number"]),
             data=load_json(row["data"]),

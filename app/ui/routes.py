@@ -34,7 +34,7 @@ CALLBACK_PATH = "/ui/callback"
 LIST_LIMIT = 200
 STATE_TTL = 600.0
 NEXT_PAGE = re.compile(r"/ui(/incidents/[0-9]{1,18}|/scorecard)?")
-UI = "ui"  # services.extras key: this process's sessions, access cache and token endpoint
+UI = "ui"  # the stored sign-in state's key of the browser that started it
 
 
 class UITokenEndpoint(TokenEndpoint):
@@ -168,10 +168,9 @@ def _next_page(path: str) -> str:
 
 def _ui(request: web.Request) -> FleetUI:
     services = request.app[SERVICES]
-    ui = services.extras.get(UI)
-    if not isinstance(ui, FleetUI):
-        ui = services.extras[UI] = FleetUI(services)
-    return ui
+    if services.ui is None:
+        services.ui = FleetUI(services)  # one per process: it holds the sessions and the access cache
+    return services.ui
 
 
 async def _guard(

@@ -16,7 +16,7 @@ LIST_HEADERS = ("Incident", "Repository", "Rollout", "Cluster", "Stage", "Agent"
 
 
 def agent_of(incident: Incident) -> str:
-    return str(IncidentState.of(incident).handoff.get("agent") or "-")
+    return IncidentState.of(incident).handoff.agent or "-"
 
 
 def issue_url(web_url: str, incident: Incident) -> str | None:
@@ -64,8 +64,7 @@ def incident_detail(
 
 def _facts(incident: Incident, state: IncidentState, web_url: str) -> str:
     url = issue_url(web_url, incident)
-    pr = _number(state.fix.get("pr"))
-    deployment = _number(state.fix.get("deployment_id"))
+    pr, deployment = state.fix.pr, state.fix.deployment_id
     rows = [
         ["Repository", link(f"{web_url}/{incident.repo}", incident.repo)],
         ["Rollout", e(f"{incident.namespace}/{incident.rollout}")],
@@ -82,13 +81,6 @@ def _facts(incident: Incident, state: IncidentState, web_url: str) -> str:
         ],
     ]
     return table(("", ""), ([f"<strong>{e(k)}</strong>", v] for k, v in rows), empty="")
-
-
-def _number(value: object) -> int | None:
-    """A stored PR or Deployment number, or None (the stored value is JSON: anything)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else None
 
 
 def _evidence(state: IncidentState) -> str:

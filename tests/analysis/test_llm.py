@@ -9,20 +9,10 @@ from app.metrics import Metrics
 from app.settings import Secret, Settings
 from tests.analysis.demo import demo_evidence
 from tests.analysis.secret_corpus import planted
-from tests.fakes.llm import FakeLLM, Reply
+from tests.fakes.llm import FakeLLM, Reply, demo_verdict
 
 TOKEN = "ghp_" + "Q1w2E3r4T5y6U7i8O9p0A1s2D3f4G5h6J7k8"
-REPLY = {
-    "title": "Canary panics in pickColor on an empty palette",
-    "summary": f"The new version indexes an empty slice. Leaked {TOKEN}",
-    "root_cause": "pickColor reads colors[0] when the list is empty",
-    "evidence": ["panic: runtime error: index out of range [0] with length 0"],
-    "suspected_files": ["main.go"],
-    "fix_hint": "Return a default colour when the list is empty.",
-    "classification": "code",
-    "promote": False,
-    "confidence": 90,
-}
+REPLY = demo_verdict(summary=f"The new version indexes an empty slice. Leaked {TOKEN}")
 
 
 def config(fake: FakeLLM, **changes: object) -> LLMConfig:

@@ -28,7 +28,8 @@ from app.loop.render.markers import (
     attempt_marker,
     incident_marker,
 )
-from app.loop.render.task import COPILOT_ASSIGNEE, TASK_HEADING
+from app.loop.render.task import TASK_HEADING
+from app.loop.steps.handoff_plan import COPILOT_ASSIGNEE
 from tests.attack.live_text import INVISIBLE, Finding, live_findings
 from tests.fakes.github_routing import RecordedRequest
 from tests.fakes.llm import RecordedRequest as LLMRequest

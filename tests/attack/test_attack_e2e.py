@@ -28,7 +28,7 @@ from tests.attack.sent import (
 )
 from tests.commands.helpers import Seeded
 from tests.fakes.kube_demo import clone_demo
-from tests.fakes.llm import FakeLLM
+from tests.fakes.llm import FakeLLM, palette_verdict
 from tests.figures import FigureRecorder
 from tests.harness import AppHarness
 from tests.loop_e2e.test_failure_to_issue import REPO
@@ -39,17 +39,7 @@ SLICES = 6  # incidents per run: each carries a slice of the corpora
 LINE_STARTS = 8
 ANALYZE_ROTATION = 5
 SECRETS_PER_KIND = 20  # 12 kinds: 240 cases, over 400 secret values
-BENIGN_REPLY = {
-    "title": "Colour picker panics on an empty palette",
-    "summary": "pickColor indexes an empty slice.",
-    "root_cause": "main.pickColor reads colors[0] when the palette is empty.",
-    "evidence": ["panic: runtime error: index out of range [0] with length 0"],
-    "suspected_files": ["main.go"],
-    "fix_hint": "Guard the empty palette.",
-    "classification": "code",
-    "promote": False,
-    "confidence": 92,
-}
+BENIGN_REPLY = palette_verdict()
 
 
 @pytest.fixture(params=["llm", "offline"])

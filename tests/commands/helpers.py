@@ -104,7 +104,8 @@ class Seeded:
 
 
 def demo_state(**changes: Any) -> IncidentState:
-    """What the failure flow stores for the demo failure (evidence and verdict reduced to the essentials)."""
+    """What the failure flow stores for the demo failure (evidence and verdict reduced to the essentials),
+    with ``changes`` given as stored (JSON values, e.g. ``fix={"pr": 12}``)."""
     state = IncidentState(
         revision=CANARY,
         evidence=Evidence(NAMESPACE, ROLLOUT, CANARY, STABLE, phase="Degraded", aborted=True).to_dict(),
@@ -112,9 +113,7 @@ def demo_state(**changes: Any) -> IncidentState:
             title="Panic in the canary", summary="It panics.", root_cause="Empty list."
         ).to_dict(),
     )
-    for key, value in changes.items():
-        setattr(state, key, value)
-    return state
+    return IncidentState.from_dict({**state.to_dict(), **changes})
 
 
 async def seed(

@@ -144,7 +144,7 @@ async def test_every_hand_off_path_is_gated_in_hand_off_itself(app_harness: AppH
             app_harness.services, gh, await s.current(), RepoConfig(agent=agent), view=None
         )
         assert incident.stage == Stage.NEEDS_HUMAN.value
-        assert IncidentState.of(incident).handoff["outcome"] == "infra"
+        assert IncidentState.of(incident).handoff.outcome == "infra"
     comments = [c.body for c in s.github.comments(REPO, s.issue.number)]
     assert not any(body.startswith(("@claude", "@codex")) for body in comments)
     assert s.github.issue(REPO, s.issue.number).assignees == []

@@ -74,6 +74,21 @@ def demo_verdict(**changes: Any) -> dict[str, Any]:
     return {**verdict, **changes}
 
 
+# The end-to-end tests' wording of the same answer, which their issues are checked against.
+PALETTE_WORDING: dict[str, Any] = {
+    "title": "Colour picker panics on an empty palette",
+    "summary": "pickColor indexes an empty slice.",
+    "root_cause": "main.pickColor reads colors[0] when the palette is empty.",
+    "fix_hint": "Guard the empty palette.",
+    "confidence": 92,
+}
+
+
+def palette_verdict(**changes: Any) -> dict[str, Any]:
+    """``demo_verdict`` in the end-to-end tests' wording (PALETTE_WORDING), with ``changes``."""
+    return demo_verdict(**{**PALETTE_WORDING, **changes})
+
+
 def openai_error(
     message: str, type_: str, code: str | None = None, param: str | None = None
 ) -> dict[str, Any]:

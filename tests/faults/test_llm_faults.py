@@ -14,24 +14,14 @@ import pytest
 
 from app.analysis.llm import LLMConfig
 from tests.fakes.github import FakeGitHub
-from tests.fakes.llm import FakeLLM
+from tests.fakes.llm import FakeLLM, palette_verdict
 from tests.faults.conftest import LLM_TIMEOUT
 from tests.figures import FigureRecorder
 from tests.harness import AppHarness
 from tests.loop_e2e.test_failure_to_issue import REPO, demo_notification, seed
 from tests.loop_e2e.test_untrusted_text import outside_code
 
-VALID = {
-    "title": "Colour picker panics on an empty palette",
-    "summary": "pickColor indexes an empty slice.",
-    "root_cause": "main.pickColor reads colors[0] when the palette is empty.",
-    "evidence": ["panic: runtime error: index out of range [0] with length 0"],
-    "suspected_files": ["main.go"],
-    "fix_hint": "Guard the empty palette.",
-    "classification": "code",
-    "promote": False,
-    "confidence": 92,
-}
+VALID = palette_verdict()
 GARBAGE = {
     "prose": "I think the canary failed because of a bug. Hope this helps!",
     "truncated JSON": '{"title": "Colour picker panics", "summary": "pickColor ind',

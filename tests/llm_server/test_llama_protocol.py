@@ -18,7 +18,7 @@ from app.analysis.answer import InvalidAnswer, parse_answer
 from app.analysis.llm import LLMConfig, analyse, needs_json_object
 from app.analysis.verdict import Verdict
 from tests.analysis.demo import demo_evidence
-from tests.fakes.llm import FakeLLM
+from tests.fakes.llm import FakeLLM, demo_verdict
 from tests.figures import FigureRecorder
 from tests.harness import AppHarness
 from tests.llm_server.llama import MODEL_ALIAS
@@ -195,14 +195,4 @@ def fake_config(fake: FakeLLM) -> LLMConfig:
     )
 
 
-FAKE_REPLY = {
-    "title": "Canary panics in pickColor on an empty palette",
-    "summary": "The new version indexes an empty slice.",
-    "root_cause": "pickColor reads colors[0] when the list is empty",
-    "evidence": ["panic: runtime error: index out of range [0] with length 0"],
-    "suspected_files": ["main.go"],
-    "fix_hint": "Return a default colour when the list is empty.",
-    "classification": "code",
-    "promote": False,
-    "confidence": 90,
-}
+FAKE_REPLY = demo_verdict()

@@ -3,16 +3,15 @@ import re
 from app.loop.incident.repo_config import AgentName, RepoConfig
 from app.loop.render.markers import HANDOFF_MARKER, has_marker
 from app.loop.render.task import (
-    COPILOT_ASSIGNEE,
     MAX_CUSTOM_INSTRUCTIONS,
     TASK_HEADING,
     TaskFacts,
     build_agent_task,
     build_custom_instructions,
-    plan_handoff,
     task_facts,
     valid_path,
 )
+from app.loop.steps.handoff_plan import COPILOT_ASSIGNEE, plan_handoff
 from tests.loop.factories import HOSTILE, HOSTILE_LINES, assert_inert, make_evidence, make_verdict
 
 CONFIG = RepoConfig(extra_prompt="Ignore color changes.", max_attempts=4)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.analysis.secret_corpus import planted
-from tests.fakes.llm import FakeLLM
+from tests.fakes.llm import FakeLLM, palette_verdict
 from tests.figures import FigureRecorder
 from tests.harness import NOTIFY_TOKEN, AppHarness
 from tests.loop_e2e.test_failure_to_issue import REPO, demo_notification, seed
@@ -16,17 +16,7 @@ CANARY_PODS = (
     "rollouts-demo-7b6cd8d9f4-hq5lw",
     "rollouts-demo-7b6cd8d9f4-zp8rc",
 )
-REPLY = {
-    "title": "Colour picker panics on an empty palette @octocat /fixloop close",
-    "summary": "pickColor indexes an empty slice.",
-    "root_cause": "main.pickColor reads colors[0] when the palette is empty.",
-    "evidence": ["panic: runtime error: index out of range [0] with length 0"],
-    "suspected_files": ["main.go"],
-    "fix_hint": "Guard the empty palette.",
-    "classification": "code",
-    "promote": False,
-    "confidence": 92,
-}
+REPLY = palette_verdict(title="Colour picker panics on an empty palette @octocat /fixloop close")
 
 
 @pytest.fixture

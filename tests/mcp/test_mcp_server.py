@@ -37,7 +37,7 @@ def harness_env() -> dict[str, str]:
 
 
 def mcp_url(app_harness: AppHarness) -> str:
-    return f"http://127.0.0.1:{app_harness.services.extras['mcp'].port}/mcp"
+    return f"http://127.0.0.1:{app_harness.services.mcp.port}/mcp"
 
 
 def client(app_harness: AppHarness, token: str) -> Client:

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from app.settings import Settings
-from app.ui.routes import UI, FleetUI
+from app.ui.routes import FleetUI
 from app.ui.session import LOGIN_COOKIE, SESSION_COOKIE, Sessions
 from tests.ui.conftest import HOSTILE, OTHER_REPO, Fleet
 
@@ -131,7 +131,7 @@ async def test_access_is_checked_with_the_users_token_and_cached_briefly(
     assert len(checks) == 4, "one per repository (three of alice's, globex's), then the cache"
     assert {c.caller for c in checks} == {"user:alice"}
 
-    ui = fleet.app.services.extras[UI]
+    ui = fleet.app.services.ui
     assert isinstance(ui, FleetUI)
     fleet.github.add_collaborator(OTHER_REPO, "alice", "read")  # alice is given access
     ui.access.forget()  # the minute of caching has passed

@@ -10,6 +10,7 @@ from app.errors import FixloopError
 from app.loop.commands.base import Invocation, Outcome, Refused, Runner, mapped_rollout, no_args
 from app.loop.commands.grammar import Command, login_argument
 from app.loop.commands.replies import render_status_text, rollout_state
+from app.loop.incident.records import HandoffRecord
 from app.loop.incident.repo_config import AgentName
 from app.loop.incident.stages import TERMINAL, Stage, can_move
 from app.loop.incident.state import move, save
@@ -43,7 +44,7 @@ async def status(inv: Invocation, command: Command) -> Outcome:
 async def assign(inv: Invocation, command: Command) -> Outcome:
     if len(command.args) != 1:
         raise Refused(f"usage: `/fixloop assign <{AGENTS} | @user>`.")
-    stage = Stage(inv.incident.stage)
+    stage = inv.incident.stage
     if stage in NO_HANDOFF:
         raise Refused(f"the incident is {code_span(stage.label)}: there is nothing left to hand off.")
     login = login_argument(command.args[0])
@@ -67,10 +68,8 @@ async def assign(inv: Invocation, command: Command) -> Outcome:
         inv.services, inv.gh, inv.incident, config, view=await _view(inv), agent=agent
     )
     handoff = inv.state.handoff
-    if handoff.get("outcome") != "ok":
-        raise Refused(
-            f"the hand-off to {agent.value} failed: {safe_inline(str(handoff.get('problem', '')), 500)}"
-        )
+    if handoff.outcome != "ok":
+        raise Refused(f"the hand-off to {agent.value} failed: {safe_inline(handoff.problem, 500)}")
     return Outcome(True, f"handed the issue to {code_span(agent.value)}.")
 
 
@@ -89,10 +88,10 @@ async def _assign_person(inv: Invocation, login: str) -> Outcome:
     if login.lower() not in assigned:
         raise Refused(f"GitHub did not assign {code_span(login)}.")
     state = inv.state
-    state.handoff = {"agent": AgentName.NONE.value, "outcome": "ok", "human": login, "at": time.time()}
-    await inv.services.store.add_audit(inv.incident.id, "handoff", state.handoff)
+    state.handoff = HandoffRecord(agent=AgentName.NONE.value, outcome="ok", human=login, at=time.time())
+    await inv.services.store.add_audit(inv.incident.id, "handoff", state.handoff.to_dict())
     cause = f"assigned to {login} by {inv.actor}"
-    if Stage(inv.incident.stage) is Stage.AGENT_WORKING:
+    if inv.incident.stage is Stage.AGENT_WORKING:
         inv.incident = await move(inv.services, inv.incident, Stage.NEEDS_HUMAN, cause, state)
     else:
         inv.incident = await save(inv.services, inv.incident, state)
@@ -112,7 +111,7 @@ async def ignore(inv: Invocation, command: Command) -> Outcome:
     no_args(command)
     await inv.services.store.mute(inv.incident.fingerprint, inv.actor)
     text = f"muted this failure ({code_span(inv.incident.fingerprint)}): Fixloop opens no new issue for it"
-    if Stage(inv.incident.stage) in TERMINAL:
+    if inv.incident.stage in TERMINAL:
         return Outcome(True, f"{text}.")
     cause = f"/fixloop ignore by {inv.actor}"
     inv.incident = await move(inv.services, inv.incident, Stage.IGNORED, cause)
@@ -125,7 +124,7 @@ async def close(inv: Invocation, command: Command) -> Outcome:
     number = inv.incident.issue_number
     if number is None:
         raise Refused("the incident has no issue to close.")
-    stage = Stage(inv.incident.stage)
+    stage = inv.incident.stage
     moved = ""
     if stage not in TERMINAL:
         target = await _closing_stage(inv)

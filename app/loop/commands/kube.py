@@ -66,7 +66,7 @@ async def redeploy(inv: Invocation, command: Command) -> Outcome:
         raise Refused("this repository deploys through GitOps (`redeploy: gitops`): sync it there.")
     view = parse_rollout(await mapped_rollout(inv))
     kube, ns, name = inv.kube, inv.incident.namespace, inv.incident.rollout
-    fix_pr = str(inv.state.fix.get("pr", ""))
+    fix_pr = "" if inv.state.fix.pr is None else str(inv.state.fix.pr)
     marks = {ANNOTATION_INCIDENT: str(inv.incident.id), ANNOTATION_FIX_PR: fix_pr, ANNOTATION_FIX_SHA: sha}
     await kube.annotate_rollout(ns, name, marks)
     inv.incident = await set_deployment_state(inv.services, inv.gh, inv.incident, "in_progress")
@@ -76,9 +76,9 @@ async def redeploy(inv: Invocation, command: Command) -> Outcome:
                 f"no image template: set `image` in {code_span(CONFIG_PATH)} or `{ANNOTATION_IMAGE}`."
             )
         inv.incident = await send_image(inv.services, inv.gh, inv.incident, config)
-        if Stage(inv.incident.stage) is not Stage.REDEPLOYING:  # send_image gave up; the issue says why
+        if inv.incident.stage is not Stage.REDEPLOYING:  # send_image gave up; the issue says why
             raise Refused("the image was not set: the status comment says why.")
-        image = code_span(str(inv.state.fix.get("image", "")))
+        image = code_span(inv.state.fix.image)
         return Outcome(True, f"set the image of {inv.rollout_ref} to {image}: the fix enters the canary.")
     await kube.retry(ns, name)
     inv.incident = await move(
@@ -90,8 +90,8 @@ async def redeploy(inv: Invocation, command: Command) -> Outcome:
 
 
 def _merged_fix(inv: Invocation) -> str:
-    sha = str(inv.state.fix.get("sha", ""))
-    stage = Stage(inv.incident.stage)
+    sha = inv.state.fix.sha
+    stage = inv.incident.stage
     if not sha:
         raise Refused("there is no merged fix for this incident yet: nothing to redeploy.")
     if stage not in REDEPLOYABLE:

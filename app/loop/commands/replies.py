@@ -6,11 +6,9 @@ untrusted, and a reply must not ping anyone or carry a command.
 
 from __future__ import annotations
 
-from typing import Any
-
 from app.analysis.evidence import Evidence
 from app.analysis.verdict import Verdict
-from app.loop.incident.stages import Stage
+from app.loop.incident.records import TrackedPR
 from app.loop.incident.state import IncidentState
 from app.loop.render.facts import failing_signatures
 from app.loop.render.text import cell, code_span, safe_inline, truncate
@@ -62,24 +60,22 @@ def _gaps(evidence: Evidence) -> str:
 def render_status_text(incident: Incident, *, max_attempts: int, rollout: str) -> str:
     """``rollout`` is already safe markdown: the Rollout's state, or why it could not be read."""
     state = IncidentState.of(incident)
-    stage = Stage(incident.stage)
+    stage = incident.stage
     lines = [
         f"incident {incident.id} is {code_span(stage.label)}, attempt {incident.attempt} of {max_attempts}.",
         f"  - Pull requests: {_prs(state.prs)}",
     ]
-    if state.fix.get("sha"):
-        pr = str(state.fix.get("pr", ""))
-        merged = f"#{int(pr)} merged" if pr.isdigit() else "merged"
-        lines.append(f"  - Fix: {merged} as {code_span(str(state.fix['sha'])[:12])}")
+    if state.fix.sha:
+        merged = "merged" if state.fix.pr is None else f"#{state.fix.pr} merged"
+        lines.append(f"  - Fix: {merged} as {code_span(state.fix.sha[:12])}")
     lines.append(f"  - Rollout: {rollout}")
     return "\n".join(lines)
 
 
-def _prs(prs: dict[str, dict[str, Any]]) -> str:
+def _prs(prs: dict[int, TrackedPR]) -> str:
     if not prs:
         return "none yet"
-    ordered = sorted(prs.items(), key=lambda item: int(item[0]))
-    return ", ".join(f"#{int(number)} ({code_span(str(pr.get('state', 'open')))})" for number, pr in ordered)
+    return ", ".join(f"#{number} ({code_span(pr.state)})" for number, pr in sorted(prs.items()))
 
 
 def rollout_state(view: RolloutView) -> str:

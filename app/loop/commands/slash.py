@@ -33,12 +33,12 @@ from app.loop.commands.incident import INCIDENT_COMMANDS
 from app.loop.commands.kube import KUBE_COMMANDS
 from app.loop.dispatch import pinned_step
 from app.loop.incident.state import IncidentState, cluster_of
-from app.loop.incident.work import claim_incident, release_incident
+from app.loop.incident.work import claim_incident, claim_of, release_incident
 from app.loop.render.markers import find_incident_id
 from app.loop.render.text import code_span, safe_inline
 from app.loop.steps import issue_ops
 from app.loop.steps.handoff import WRITE_ROLES
-from app.store import Incident, StaleIncident
+from app.store import Incident, StaleIncident, Store
 
 if TYPE_CHECKING:
     from app.services import Services
@@ -73,7 +73,7 @@ async def run_slash_commands(event: Event, gh: GitHubClient, *, services: Servic
     if role not in WRITE_ROLES:
         await refuse(services, gh, comment, incident, commands, role=role)
         return
-    async with holding(services, incident, holder=-comment.comment_id) as claimed:
+    async with holding(services.store, incident, holder=-comment.comment_id) as claimed:
         await execute(services, gh, comment, claimed, commands)
 
 
@@ -87,7 +87,7 @@ async def target_incident(services: Services, comment: CommentEvent) -> Incident
                 repo=comment.repo,
                 mentioning=f'"{comment.number}"',  # tracked PRs are keyed by number
             )
-            if str(comment.number) in IncidentState.of(incident).prs
+            if comment.number in IncidentState.of(incident).prs
         ]
         return tracking[-1] if tracking else None
     if comment.issue_author != f"{await services.github.slug()}[bot]":
@@ -129,7 +129,7 @@ async def refuse(
     if not outcomes:
         return  # already refused: a redelivery
     for command, outcome in outcomes:
-        await _remember(services, comment, command, outcome, replied=True)
+        await _remember(services.store, comment, command, outcome, replied=True)
         await services.store.add_audit(incident.id, "command", _audit(comment, command, outcome))
     await react(gh, comment, "-1")
     await issue_ops.comment(gh, comment.repo, comment.number, render_reply(outcomes))
@@ -143,7 +143,7 @@ async def execute(
     commands: Sequence[Command],
 ) -> None:
     """Run what has not run for this comment; report what ran but was never reported (a retried job)."""
-    results, pending = await _sort_out(services, comment, commands)
+    results, pending = await _sort_out(services.store, comment, commands)
     to_run = pending[:MAX_COMMANDS]
     if not results and not to_run:
         return  # a redelivery, or an edit that added no command
@@ -154,14 +154,14 @@ async def execute(
     inv = Invocation(services, gh, incident, comment.author)
     for command in to_run:
         # Remembered before it runs: a crash mid-command must not repeat an abort or a promote on retry.
-        await _remember(services, comment, command, None)
+        await _remember(services.store, comment, command, None)
         # The incident's cluster for everything the command reads or patches (analyze's evidence too).
         bound = CURRENT_CLUSTER.set(cluster_of(inv.incident))
         try:
             outcome = await run_command(inv, command)
         finally:
             CURRENT_CLUSTER.reset(bound)
-        await _remember(services, comment, command, outcome)
+        await _remember(services.store, comment, command, outcome)
         await services.store.add_audit(incident.id, "command", _audit(comment, command, outcome))
         inv.incident = await services.store.get_incident(incident.id) or inv.incident
         results.append((command, outcome))
@@ -169,17 +169,17 @@ async def execute(
     await issue_ops.comment(gh, comment.repo, comment.number, reply)
     await react(gh, comment, "+1" if all(outcome.ok for _, outcome in results) else "-1")
     for command, outcome in results:
-        await _remember(services, comment, command, outcome, replied=True)
+        await _remember(services.store, comment, command, outcome, replied=True)
 
 
 async def _sort_out(
-    services: Services, comment: CommentEvent, commands: Sequence[Command]
+    store: Store, comment: CommentEvent, commands: Sequence[Command]
 ) -> tuple[list[tuple[Command, Outcome]], list[Command]]:
     """(outcomes run but not yet replied to, commands never run) for this comment."""
     unreported: list[tuple[Command, Outcome]] = []
     pending: list[Command] = []
     for command in commands:
-        seen = await services.store.kv_get(SEEN, _seen_key(comment, command))
+        seen = await store.kv_get(SEEN, _seen_key(comment, command))
         if seen is None:
             pending.append(command)
         elif not seen.get("replied"):
@@ -188,7 +188,7 @@ async def _sort_out(
 
 
 async def _remember(
-    services: Services,
+    store: Store,
     comment: CommentEvent,
     command: Command,
     outcome: Outcome | None,
@@ -198,7 +198,7 @@ async def _remember(
     value: dict[str, object] = {"at": time.time(), "replied": replied}
     if outcome is not None:
         value.update(ok=outcome.ok, text=outcome.text)
-    await services.store.kv_set(SEEN, _seen_key(comment, command), value, SEEN_TTL)
+    await store.kv_set(SEEN, _seen_key(comment, command), value, SEEN_TTL)
 
 
 async def run_command(inv: Invocation, command: Command) -> Outcome:
@@ -229,26 +229,26 @@ async def react(gh: GitHubClient, comment: CommentEvent, content: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def holding(services: Services, incident: Incident, *, holder: int) -> AsyncIterator[Incident]:
+async def holding(store: Store, incident: Incident, *, holder: int) -> AsyncIterator[Incident]:
     """The incident's claim for the commands (the holder is the negated comment id: never a job id)."""
-    claimed = await claim_incident(services, incident, holder)
+    claimed = await claim_incident(store, incident, holder)
     if claimed is None:
-        until = float((incident.data.get("work") or {}).get("until", 0))
+        until = claim_of(incident).until
         wait = min(max(until - time.time(), 1.0), 300.0) if until else BUSY_RETRY
         raise TransientError(f"incident {incident.id} is held by another job", retry_after=wait)
     try:
         yield claimed
     finally:
-        await _release(services, incident.id, holder)
+        await _release(store, incident.id, holder)
 
 
-async def _release(services: Services, incident_id: int, holder: int) -> None:
+async def _release(store: Store, incident_id: int, holder: int) -> None:
     for _ in range(3):
-        current = await services.store.get_incident(incident_id)
+        current = await store.get_incident(incident_id)
         if current is None:
             return
         with contextlib.suppress(StaleIncident):
-            await release_incident(services, current, holder)
+            await release_incident(store, current, holder)
             return
     log.warning("incident %s: claim of comment %s left to expire", incident_id, -holder)
 

@@ -169,11 +169,11 @@ def _agent(value: object) -> str:
 
 async def scorecard(services: Services, *, fresh: bool = False) -> Scorecard:
     """The scorecard, recomputed at most every CACHE_SECONDS per process (``fresh``: now)."""
-    cached = services.extras.get("scorecard")
-    if not fresh and isinstance(cached, Scorecard) and time.time() - cached.at < CACHE_SECONDS:
+    cached = services.last_scorecard
+    if not fresh and cached is not None and time.time() - cached.at < CACHE_SECONDS:
         return cached
     card = Scorecard(at=time.time())
     async for repos, transitions, audit in services.store.incident_history(("handoff", "soak")):
         compute(repos, transitions, audit, card)
-    services.extras["scorecard"] = card
+    services.last_scorecard = card
     return card

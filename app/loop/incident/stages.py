@@ -11,30 +11,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from app.errors import PermanentError
+from app.stage import Stage
 
-
-class Stage(StrEnum):
-    DETECTED = "detected"
-    ANALYSED = "analysed"
-    ISSUE_OPEN = "issue_open"
-    AGENT_WORKING = "agent_working"
-    PR_OPEN = "pr_open"
-    MERGED = "merged"
-    REDEPLOYING = "redeploying"
-    VERIFIED = "verified"
-    FAILED_AGAIN = "failed_again"
-    NEEDS_HUMAN = "needs_human"
-    SUPERSEDED = "superseded"
-    IGNORED = "ignored"
-
-    @property
-    def label(self) -> str:
-        """Human wording: ``issue_open`` → ``issue open``."""
-        return self.value.replace("_", " ")
-
+__all__ = [  # Stage lives below the store (app.stage); the loop names it from here
+    "MAIN_PATH",
+    "SIDE_EXITS",
+    "TERMINAL",
+    "IllegalTransition",
+    "Stage",
+    "Transition",
+    "allowed_targets",
+    "can_move",
+    "move",
+]
 
 MAIN_PATH: tuple[Stage, ...] = (
     Stage.DETECTED,

@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from app.clusters import CURRENT_CLUSTER, DEFAULT_CLUSTER
+from app.loop.incident.records import Fix, HandoffRecord, TrackedPR, WorkClaim, prs_from_dict, prs_to_dict
 from app.loop.incident.stages import IllegalTransition, Stage, can_move
 from app.store import Incident
 
@@ -34,25 +36,42 @@ class IncidentState:
     status_comment_id: int | None = None
     status_requested_at: float = 0.0  # stored before the status comment is first posted
     issue_requested_at: float = 0.0  # stored just before POST /issues: only then can an issue be lost
-    handoff: dict[str, Any] = field(default_factory=dict)  # agent, outcome, detail, at
+    handoff: HandoffRecord = field(default_factory=HandoffRecord)
     handoff_requested_at: float = 0.0  # stored before a hand-off's first request (steps.handoff_resume)
-    prs: dict[str, dict[str, Any]] = field(default_factory=dict)  # PR number -> state
-    fix: dict[str, Any] = field(default_factory=dict)  # pr, sha, deployment_id, image
+    prs: dict[int, TrackedPR] = field(default_factory=dict)  # PR number -> what its webhooks said
+    fix: Fix = field(default_factory=Fix)
     milestones: dict[str, float] = field(default_factory=dict)  # failure, issue, pr, merge, verified
     llm_tokens: int = 0
     gaps: list[str] = field(default_factory=list)
     origin: dict[str, Any] = field(default_factory=dict)  # suspects.Origin: revisions, suspect commits
-    work: dict[str, Any] = field(default_factory=dict)  # the job holding the incident (incident.work)
+    work: WorkClaim = field(default_factory=WorkClaim)  # the job holding the incident (incident.work)
 
     @classmethod
     def of(cls, incident: Incident) -> IncidentState:
+        return cls.from_dict(incident.data)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> IncidentState:
+        """The state from its stored JSON, whichever version wrote it (unknown keys are left out)."""
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in incident.data.items() if k in known})
+        values = {k: v for k, v in data.items() if k in known}
+        values["handoff"] = HandoffRecord.from_dict(values.get("handoff"))
+        values["prs"] = prs_from_dict(values.get("prs"))
+        values["fix"] = Fix.from_dict(values.get("fix"))
+        values["work"] = WorkClaim.from_dict(values.get("work"))
+        return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         # Shallow on purpose: the fields are JSON values the store serialises at once, and asdict's deep
         # copy of the evidence (tens of kB of nested dicts) cost ~8 ms per save, several saves per step.
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data.update(
+            handoff=self.handoff.to_dict(),
+            prs=prs_to_dict(self.prs),
+            fix=self.fix.to_dict(),
+            work=self.work.to_dict(),
+        )
+        return data
 
     def note_event(self, event: str) -> None:
         self.events = [*self.events, event][-20:]
@@ -81,7 +100,7 @@ async def move(
     **changes: Any,
 ) -> Incident:
     """Move to ``to`` if the state machine allows it; the transition is stored with its cause."""
-    src = Stage(incident.stage)
+    src = incident.stage
     if src == to:
         return incident if state is None else await save(services, incident, state, **changes)
     if not can_move(src, to):

@@ -8,43 +8,36 @@ died mid-work (SIGKILL) is taken over by its own retry or by the next notificati
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
-from app.store import Incident, StaleIncident
-
-if TYPE_CHECKING:
-    from app.services import Services
+from app.loop.incident.records import WorkClaim
+from app.store import Incident, StaleIncident, Store
 
 CLAIM_SECONDS = 300.0
 
 
-def _claim_of(incident: Incident) -> tuple[int | None, float]:
-    work = incident.data.get("work") or {}
-    return work.get("job"), float(work.get("until", 0))
+def claim_of(incident: Incident) -> WorkClaim:
+    return WorkClaim.from_dict(incident.data.get("work"))
 
 
-async def claim_incident(services: Services, incident: Incident, job_id: int) -> Incident | None:
+async def claim_incident(store: Store, incident: Incident, job_id: int) -> Incident | None:
     """The incident with our claim on it, or None when another live job holds it."""
-    holder, until = _claim_of(incident)
     now = time.time()
-    if holder not in (None, job_id) and until > now:
+    if claim_of(incident).held_by_another(job_id, now):
         return None
-    data = {**incident.data, "work": {"job": job_id, "until": now + CLAIM_SECONDS}}
+    data = {**incident.data, "work": WorkClaim(job=job_id, until=now + CLAIM_SECONDS).to_dict()}
     try:
-        return await services.store.update_incident(incident.id, expected_version=incident.version, data=data)
+        return await store.update_incident(incident.id, expected_version=incident.version, data=data)
     except StaleIncident:
-        fresh = await services.store.get_incident(incident.id)
+        fresh = await store.get_incident(incident.id)
         if fresh is None:
             return None
-        holder, until = _claim_of(fresh)
-        if holder not in (None, job_id) and until > time.time():
+        if claim_of(fresh).held_by_another(job_id, time.time()):
             return None
         raise  # moved for another reason: the runner retries this job, which decides again
 
 
-async def release_incident(services: Services, incident: Incident, job_id: int) -> Incident:
-    holder, _ = _claim_of(incident)
-    if holder != job_id:
+async def release_incident(store: Store, incident: Incident, job_id: int) -> Incident:
+    if claim_of(incident).job != job_id:
         return incident
     data = {k: v for k, v in incident.data.items() if k != "work"}
-    return await services.store.update_incident(incident.id, expected_version=incident.version, data=data)
+    return await store.update_incident(incident.id, expected_version=incident.version, data=data)

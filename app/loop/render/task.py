@@ -13,10 +13,9 @@ from dataclasses import dataclass
 
 from app.analysis.evidence import Evidence, ImageChange, MetricResult
 from app.analysis.verdict import Classification, Verdict
-from app.loop.incident.repo_config import AgentName, RepoConfig
+from app.loop.incident.repo_config import RepoConfig
 from app.loop.origin.suspects import Origin
 from app.loop.render.facts import Crash, Signature, crashes, error_signatures, failed_metrics, select_failing
-from app.loop.render.markers import HANDOFF_MARKER
 from app.loop.render.suspects import instruction_lines, task_section
 from app.loop.render.text import code_span, fence, safe_block, safe_plain, truncate
 
@@ -256,47 +255,3 @@ def build_custom_instructions(facts: TaskFacts) -> str:
         lines.append("Repository instructions: " + safe_plain(facts.extra_prompt, 1000))
     # Everything once more through the block neutraliser: names, images and conditions came from the cluster.
     return truncate(safe_block("\n".join(lines), 2 * MAX_CUSTOM_INSTRUCTIONS), MAX_CUSTOM_INSTRUCTIONS)
-
-
-COPILOT_ASSIGNEE = "copilot-swe-agent[bot]"
-JULES_LABEL = "jules"  # must be added with a user token: Jules ignores labels added by an installation
-OPENHANDS_LABEL = "fix-me"
-MENTIONS = {AgentName.CLAUDE: "@claude", AgentName.CODEX: "@codex"}
-TRIGGER_TEMPLATE = (
-    "{mention} please fix the failed canary described in this issue, following the task below, "
-    "and open a pull request that links this issue.\n\n{task}\n\n{marker}"
-)
-
-
-@dataclass(frozen=True)
-class Handoff:
-    """What handing an issue to an agent means, as data; the GitHub calls are made elsewhere.
-
-    ``user_token``: the step needs a user-to-server token (Copilot assignment, the Jules label).
-    """
-
-    agent: AgentName
-    assignees: tuple[str, ...] = ()
-    labels: tuple[str, ...] = ()
-    comment: str | None = None
-    custom_instructions: str | None = None
-    user_token: bool = False
-
-
-def trigger_comment(agent: AgentName, facts: TaskFacts) -> str:
-    """The ``@claude`` / ``@codex`` comment: the mention, then the fixed task."""
-    mention = MENTIONS[agent]
-    return TRIGGER_TEMPLATE.format(mention=mention, task=build_agent_task(facts), marker=HANDOFF_MARKER)
-
-
-def plan_handoff(agent: AgentName, facts: TaskFacts, *, humans: tuple[str, ...] = ()) -> Handoff:
-    if agent is AgentName.COPILOT:
-        instructions = build_custom_instructions(facts)
-        return Handoff(agent, (COPILOT_ASSIGNEE,), custom_instructions=instructions, user_token=True)
-    if agent is AgentName.JULES:
-        return Handoff(agent, labels=(JULES_LABEL,), user_token=True)
-    if agent is AgentName.OPENHANDS:
-        return Handoff(agent, labels=(OPENHANDS_LABEL,))
-    if agent in MENTIONS:
-        return Handoff(agent, comment=trigger_comment(agent, facts))
-    return Handoff(AgentName.NONE, assignees=humans)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from app.analysis.evidence import Evidence
 from app.github.http import GitHubClient
+from app.loop.incident.records import Fix
 from app.loop.incident.repo_config import RepoConfig
 from app.loop.incident.stages import Stage
 from app.loop.incident.state import IncidentState, move, rollout_incidents
@@ -46,7 +47,7 @@ async def fix_failed(
     services: Services, gh: GitHubClient, incident: Incident, notification: Notification, view: RolloutView
 ) -> Incident:
     config = (await issue_ops.read_repo_config(gh, incident.repo)).config
-    if Stage(incident.stage) is not Stage.REDEPLOYING:
+    if incident.stage is not Stage.REDEPLOYING:
         return await refresh_status(services, gh, incident, config)  # a repeat of a failure already handled
     evidence = await collect_for(services, view, notification)
     moved = await not_the_fix(services, gh, incident, config, view=view, evidence=evidence, outcome="failed")
@@ -97,7 +98,7 @@ async def start_attempt(
     state.evidence, state.verdict = evidence.to_dict(), verdict.to_dict()
     state.learned = LearnedSummary.from_evidence(evidence).to_dict()
     state.revision = view.current_pod_hash
-    state.fix = {}
+    state.fix = Fix()
     attempt = incident.attempt + 1
     incident = await move(
         services,

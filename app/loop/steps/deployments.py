@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
@@ -27,16 +28,16 @@ async def create_deployment(
     Deployment GitHub may already have made, instead of making a second one.
     """
     state = IncidentState.of(incident)
-    if state.fix.get("deployment_id") and state.fix.get("sha") == sha:
+    if state.fix.deployment_id and state.fix.sha == sha:
         return incident
     found = None
-    if state.fix.get("deployment_requested") == sha:
+    if state.fix.deployment_requested == sha:
         found = await _find_deployment(gh, incident, sha=sha, environment=environment)
     if found is None:
-        state.fix["deployment_requested"] = sha
+        state.fix = dataclasses.replace(state.fix, deployment_requested=sha)
         incident = await save(services, incident, state)
         found = await _post_deployment(gh, incident, sha=sha, environment=environment)
-    state.fix.update({"deployment_id": found, "environment": environment, "sha": sha})
+    state.fix = dataclasses.replace(state.fix, deployment_id=found, environment=environment, sha=sha)
     incident = await save(services, incident, state)
     return await set_deployment_state(services, gh, incident, "in_progress")
 
@@ -78,8 +79,8 @@ async def set_deployment_state(
 ) -> Incident:
     """Record ``in_progress`` / ``success`` / ``failure`` on the fix's Deployment, when there is one."""
     state = IncidentState.of(incident)
-    deployment_id = state.fix.get("deployment_id")
-    if not deployment_id or state.fix.get("deployment_state") == new_state:
+    deployment_id = state.fix.deployment_id
+    if not deployment_id or state.fix.deployment_state == new_state:
         return incident
     try:
         await gh.post(
@@ -94,5 +95,5 @@ async def set_deployment_state(
     except gidgethub.BadRequest as exc:
         log.warning("deployment %s status %s refused: %s", deployment_id, new_state, exc)
         return incident
-    state.fix["deployment_state"] = new_state
+    state.fix = dataclasses.replace(state.fix, deployment_state=new_state)
     return await save(services, incident, state)

@@ -12,33 +12,29 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from app.analysis.evidence import Evidence, evidence_from_dict
-from app.analysis.verdict import Verdict, verdict_from_dict
+from app.analysis.evidence import Evidence
+from app.analysis.verdict import Verdict
 from app.clusters import CURRENT_CLUSTER
 from app.github.http import GitHubClient
 from app.logs import log_context
 from app.loop.incident.consent import note_refusal, source_consented
 from app.loop.incident.mapping import Mapping
-from app.loop.incident.repo_config import ConfigResult, RepoConfig, render_config_problems
+from app.loop.incident.repo_config import ConfigResult, RepoConfig
 from app.loop.incident.stages import Stage
-from app.loop.incident.state import IncidentState, cluster_of, move, save
+from app.loop.incident.state import IncidentState, move, save
 from app.loop.incident.work import claim_incident, release_incident
-from app.loop.origin.suspects import Origin
 from app.loop.render.comments import LearnedSummary, diff_learned, render_recurrence_comment
-from app.loop.render.issue import issue_title, render_issue_body
-from app.loop.render.markers import CONFIG_PROBLEMS_MARKER
-from app.loop.render.task import LiveAccess
 from app.loop.steps import issue_ops
 from app.loop.steps.analysis import analyse_evidence, collect_for, trace_origin
 from app.loop.steps.attempts import fix_failed, incident_of_fix
+from app.loop.steps.failure_issue import open_issue, report_config_problems
 from app.loop.steps.handoff import hand_off
 from app.loop.steps.reopen import reopen, verified_incident_for
 from app.loop.steps.soak import current_incident
 from app.loop.steps.status import refresh_status
-from app.mcp.tokens import mint_token
 from app.rollouts.model import RolloutView, fingerprint
 from app.rollouts.notification import Notification
-from app.store import Incident
+from app.store import Incident, Store
 
 if TYPE_CHECKING:
     from app.jobs import JobContext
@@ -62,7 +58,7 @@ async def on_failure(
         log.info("failure of %s muted (/fixloop ignore): no incident", view.ref)
         return
     fixed = await incident_of_fix(services, view, key)
-    if fixed is not None and Stage(fixed.stage) is not Stage.VERIFIED:
+    if fixed is not None and fixed.stage is not Stage.VERIFIED:
         await _with_claim(services, ctx, fixed, lambda i, gh: fix_failed(services, gh, i, notification, view))
         return
     # A verified fix failing in its soak window reopens its incident; out of the window it is a new one.
@@ -74,7 +70,7 @@ async def on_failure(
         evidence = collected
 
         async def reopen_it(i: Incident, gh: GitHubClient) -> Incident:
-            if Stage(i.stage) is not Stage.VERIFIED:
+            if i.stage is not Stage.VERIFIED:
                 return i  # another job reopened it meanwhile
             return await reopen(services, gh, i, key=key, evidence=evidence, signatures=signatures, view=view)
 
@@ -110,13 +106,13 @@ async def _with_claim(
     """Run ``work`` holding the incident's claim; another job holding it means: nothing to do here."""
     ctx.bind(incident=incident.id)
     with log_context(incident=incident.id):
-        claimed = await claim_incident(services, incident, ctx.job.id)
+        claimed = await claim_incident(services.store, incident, ctx.job.id)
         if claimed is None:
             log.info("incident %s is being handled by another job", incident.id)
             return
         gh = services.github.installation_client(incident.installation_id or 0)
         incident = await work(claimed, gh)
-        await release_incident(services, incident, ctx.job.id)
+        await release_incident(services.store, incident, ctx.job.id)
 
 
 async def _consented(
@@ -164,20 +160,20 @@ async def advance(
     config = config_result.config
     state = IncidentState.of(incident)
     state.note_event(notification.event.value)
-    if Stage(incident.stage) is Stage.DETECTED:
+    if incident.stage is Stage.DETECTED:
         evidence = evidence or await collect_for(services, view, notification)
         verdict = await analyse_evidence(services, evidence, config, state)
         template = config.image or view.image_template
         state.origin = await trace_origin(services, gh, incident.repo, evidence, template)
         incident = await record_analysis(services, incident, state, evidence, verdict)
-    if Stage(incident.stage) is Stage.ANALYSED:
+    if incident.stage is Stage.ANALYSED:
         # The hand-off right after posts the status comment, once, with its outcome.
         incident = await open_issue(services, gh, incident, config, announce=False)
         await report_config_problems(services, gh, incident, config_result)
         return await hand_off(services, gh, incident, config, view=view)
-    if await _handoff_pending(services, incident, state):
+    if await _handoff_pending(services.store, incident, state):
         return await hand_off(services, gh, incident, config, view=view)
-    if Stage(incident.stage) in OPEN_STAGES:
+    if incident.stage in OPEN_STAGES:
         incident = await note_recurrence(
             services, gh, incident, state, config=config, notification=notification, view=view
         )
@@ -185,14 +181,14 @@ async def advance(
     return await save(services, incident, state)
 
 
-async def _handoff_pending(services: Services, incident: Incident, state: IncidentState) -> bool:
+async def _handoff_pending(store: Store, incident: Incident, state: IncidentState) -> bool:
     """The issue is open but this attempt's hand-off never finished (GitHub failing past the client's
     retries, a crash): the retried job resumes it, or the incident would wait at issue_open, nobody on it."""
-    if Stage(incident.stage) is not Stage.ISSUE_OPEN:
+    if incident.stage is not Stage.ISSUE_OPEN:
         return False
-    transitions = await services.store.list_transitions(incident.id)
+    transitions = await store.list_transitions(incident.id)
     opened = max((t.at for t in transitions if t.to_stage == Stage.ISSUE_OPEN.value), default=0.0)
-    return float(state.handoff.get("at", 0.0)) < opened
+    return state.handoff.at < opened
 
 
 async def record_analysis(
@@ -205,70 +201,6 @@ async def record_analysis(
     state.evidence_at = time.time()
     await services.store.add_audit(incident.id, "analysis", {"source": verdict.source, **verdict.audit})
     return await move(services, incident, Stage.ANALYSED, f"analysed ({verdict.source})", state)
-
-
-async def open_issue(
-    services: Services, gh: GitHubClient, incident: Incident, config: RepoConfig, *, announce: bool = True
-) -> Incident:
-    """Open the issue once: a crash after creating it is healed by finding it by its hidden marker.
-
-    ``announce=False`` leaves the status comment to the caller's next step (the hand-off posts it once,
-    with its outcome, instead of a post here and an edit a moment later).
-
-    The lookup runs only when an earlier try got as far as asking GitHub for the issue (the request time
-    is stored before the request): a first try makes no extra call.
-    """
-    state = IncidentState.of(incident)
-    evidence = evidence_from_dict(state.evidence or {})
-    verdict = verdict_from_dict(state.verdict or {})
-    number = incident.issue_number
-    if number is None and state.issue_requested_at:
-        number = await issue_ops.find_issue_by_marker(
-            gh, incident.repo, incident.id, await services.github.slug(), since=state.issue_requested_at
-        )
-    named = cluster_label(services, incident)
-    if number is None:
-        labels = [*config.labels, *named]
-        await issue_ops.ensure_labels(gh, incident.repo, labels)
-        state.issue_requested_at = time.time()
-        incident = await save(services, incident, state)
-        body = render_issue_body(
-            incident_id=incident.id,
-            evidence=evidence,
-            verdict=verdict,
-            config=config,
-            attempt=incident.attempt,
-            live=await live_access(services, gh, incident),
-            origin=Origin.from_dict(state.origin),
-            cluster=cluster_of(incident) if named else "",
-        )
-        number = await issue_ops.create_issue(gh, incident.repo, issue_title(verdict, evidence), body, labels)
-    state.reach("issue")
-    incident = await move(
-        services, incident, Stage.ISSUE_OPEN, f"issue #{number} opened", state, issue_number=number
-    )
-    return await refresh_status(services, gh, incident, config) if announce else incident
-
-
-async def live_access(services: Services, gh: GitHubClient, incident: Incident) -> LiveAccess | None:
-    """The MCP endpoint and a fresh token for the incident's task, when the MCP server runs.
-
-    Only in a private repository: the token is in the issue, and anyone who can read a public issue
-    could read the canary's live (redacted) logs with it.
-    """
-    settings = services.settings
-    if settings.mcp_port is None:
-        return None
-    if not await issue_ops.repo_is_private(gh, incident.repo):
-        log.info("no MCP token in the issue: %s is not private", incident.repo)
-        return None
-    token = await mint_token(services.store, incident.id, settings.mcp_token_hours * 3600)
-    return LiveAccess(settings.mcp_public_url, token)
-
-
-def cluster_label(services: Services, incident: Incident) -> list[str]:
-    """``fixloop:cluster/<name>`` once a cluster registry is in use; without one, issues stay as before."""
-    return [f"fixloop:cluster/{cluster_of(incident)}"] if services.settings.clusters_file else []
 
 
 async def note_recurrence(
@@ -293,20 +225,3 @@ async def note_recurrence(
         await issue_ops.comment(gh, incident.repo, incident.issue_number, body)
         state.learned = LearnedSummary.from_evidence(evidence).to_dict()
     return await save(services, incident, state)
-
-
-async def report_config_problems(
-    services: Services, gh: GitHubClient, incident: Incident, result: ConfigResult
-) -> None:
-    """A broken ``.github/fixloop.yml`` is the user's to fix: say so on the issue (one comment, edited)."""
-    if not result.problems or incident.issue_number is None:
-        return
-    await issue_ops.upsert_marked_comment(
-        gh,
-        incident.repo,
-        incident.issue_number,
-        render_config_problems(result.problems),
-        marker=CONFIG_PROBLEMS_MARKER,
-        app_slug=await services.github.slug(),
-        known_id=None,
-    )

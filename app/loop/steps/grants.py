@@ -39,10 +39,10 @@ log = logging.getLogger(__name__)
 def waits_for_a_token(incident: Incident, installations: set[int]) -> bool:
     state = IncidentState.of(incident)
     return (
-        incident.stage == Stage.NEEDS_HUMAN.value
+        incident.stage is Stage.NEEDS_HUMAN
         and incident.issue_number is not None
         and incident.installation_id in installations
-        and state.handoff.get("outcome") == NO_USER_TOKEN
+        and state.handoff.outcome == NO_USER_TOKEN
     )
 
 
@@ -80,9 +80,9 @@ async def _resume(services: Services, incident_id: int, login: str) -> dict[str,
         )
         return {"resumed": False, "why": "no authorised writer"}
     config = (await issue_ops.read_repo_config(gh, incident.repo)).config
-    agent = AgentName(IncidentState.of(incident).handoff.get("agent", config.agent.value))
+    agent = AgentName(IncidentState.of(incident).handoff.agent or config.agent.value)
     incident = await hand_off(services, gh, incident, config, view=None, agent=agent, resumed_by=login)
-    outcome = str(IncidentState.of(incident).handoff.get("outcome", ""))
+    outcome = IncidentState.of(incident).handoff.outcome
     log.info(
         "incident %s: hand-off to %s resumed after %s signed in: %s", incident.id, agent.value, login, outcome
     )

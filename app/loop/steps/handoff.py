@@ -19,13 +19,15 @@ from app.analysis.verdict import verdict_from_dict
 from app.errors import PermanentError
 from app.github.http import GitHubClient
 from app.github.user_tokens import UserTokenRevoked
+from app.loop.incident.records import HandoffRecord
 from app.loop.incident.repo_config import AgentName, RepoConfig, resolve_agent
 from app.loop.incident.stages import Stage
 from app.loop.incident.state import IncidentState, move, save
 from app.loop.origin.suspects import Origin
-from app.loop.render.task import Handoff, plan_handoff, task_facts
+from app.loop.render.task import task_facts
 from app.loop.steps import issue_ops
 from app.loop.steps.handoff_gate import INFRA_LABEL, infra_problem, infra_reason
+from app.loop.steps.handoff_plan import Handoff, plan_handoff
 from app.loop.steps.handoff_resume import AlreadyDone, already_done
 from app.loop.steps.status import refresh_status
 from app.rollouts.model import RolloutView
@@ -76,12 +78,11 @@ async def hand_off(
     except HandoffRefused as exc:
         return await _refused(services, gh, incident, config, agent=agent, exc=exc)
     services.metrics.handoffs.labels(agent.value, "ok").inc()
-    state.handoff = {"agent": agent.value, "outcome": "ok", "at": time.time()}
+    state.handoff = HandoffRecord(agent=agent.value, outcome="ok", at=time.time(), resumed_by=resumed_by)
     cause = f"handed to {agent.value}"
     if resumed_by:
-        state.handoff["resumed_by"] = resumed_by
         cause += f" after {resumed_by} signed in"
-    await services.store.add_audit(incident.id, "handoff", state.handoff)
+    await services.store.add_audit(incident.id, "handoff", state.handoff.to_dict())
     target = Stage.ISSUE_OPEN if agent is AgentName.NONE else Stage.AGENT_WORKING
     incident = await move(services, incident, target, cause, state)
     return await refresh_status(services, gh, incident, config)
@@ -99,8 +100,8 @@ async def _refused(
     log.warning("hand-off to %s refused: %s", agent.value, exc.problem)
     services.metrics.handoffs.labels(agent.value, exc.outcome).inc()
     state = IncidentState.of(incident)
-    state.handoff = {"agent": agent.value, "outcome": exc.outcome, "problem": exc.problem, "at": time.time()}
-    await services.store.add_audit(incident.id, "handoff", state.handoff)
+    state.handoff = HandoffRecord(agent=agent.value, outcome=exc.outcome, problem=exc.problem, at=time.time())
+    await services.store.add_audit(incident.id, "handoff", state.handoff.to_dict())
     if incident.issue_number is not None:
         labels = [NEEDS_HUMAN_LABEL] + ([INFRA_LABEL] if exc.outcome == "infra" else [])
         await issue_ops.ensure_labels(gh, incident.repo, labels)
@@ -116,7 +117,7 @@ async def _note_request(
 ) -> tuple[Incident, float | None]:
     """Store when this hand-off starts asking GitHub, before it does. A stored time later than the last
     finished hand-off means an earlier try was cut short: that time is returned, to resume from."""
-    if state.handoff_requested_at > float(state.handoff.get("at", 0.0)):
+    if state.handoff_requested_at > state.handoff.at:
         return incident, state.handoff_requested_at
     state.handoff_requested_at = time.time()
     return await save(services, incident, state), None

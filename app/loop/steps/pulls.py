@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
 from app.github.http import GitHubClient
 from app.loop.dispatch import pinned_step
+from app.loop.incident.records import TrackedPR
 from app.loop.incident.repo_config import RedeployMode
 from app.loop.incident.stages import TERMINAL, Stage
 from app.loop.incident.state import IncidentState, move, save
@@ -42,7 +44,7 @@ async def follow_pull_request(event: Event, gh: GitHubClient, *, services: Servi
     if incident is None:
         return
     incident = await track(services, incident, pr)
-    if Stage(incident.stage) in WAITING_FOR_PR and pr.state == "open":
+    if incident.stage in WAITING_FOR_PR and pr.state == "open":
         state = IncidentState.of(incident)
         state.reach("pr")
         incident = await move(services, incident, Stage.PR_OPEN, f"pull request #{pr.number} opened", state)
@@ -62,7 +64,7 @@ async def on_pull_request_closed(event: Event, gh: GitHubClient, *, services: Se
     if pr.merged and pr.base_ref == base:
         await on_merged(services, gh, incident, config, pr=pr.number, sha=pr.merge_commit_sha)
         return
-    if not pr.merged and Stage(incident.stage) is Stage.PR_OPEN and not _open_prs(incident):
+    if not pr.merged and incident.stage is Stage.PR_OPEN and not _open_prs(incident):
         incident = await move(services, incident, config.on_pr_closed, f"#{pr.number} closed without merge")
     await refresh_status(services, gh, incident, config)
 
@@ -85,13 +87,13 @@ async def _apply_commit_result(
 ) -> None:
     state = IncidentState.of(incident)
     touched = False
-    for pr in state.prs.values():
-        if pr.get("head_sha") == result.sha:
-            pr["checks"] = result.conclusion or result.status
+    for number, pr in list(state.prs.items()):
+        if pr.head_sha == result.sha:
+            state.prs[number] = dataclasses.replace(pr, checks=result.conclusion or result.status)
             touched = True
     if touched:
         incident = await save(services, incident, state)
-    awaiting_image = Stage(incident.stage) is Stage.MERGED and state.fix.get("sha") == result.sha
+    awaiting_image = incident.stage is Stage.MERGED and state.fix.sha == result.sha
     if not (touched or awaiting_image):
         return  # CI on an unrelated commit: no GitHub call for this incident
     config = (await issue_ops.read_repo_config(gh, incident.repo)).config
@@ -112,11 +114,11 @@ async def linked_incident(services: Services, gh: GitHubClient, pr: PullRequest)
     candidates: list[int] = []  # incidents handed to this PR's agent
     async for incident in services.store.iter_incidents(repo=pr.repo, stages=LIVE):
         state = IncidentState.of(incident)
-        if str(pr.number) in state.prs:
+        if pr.number in state.prs:
             return incident
         if incident.issue_number:
             by_issue.setdefault(incident.issue_number, incident.id)
-            if agent is not None and state.handoff.get("agent") == agent:
+            if agent is not None and state.handoff.agent == agent:
                 candidates.append(incident.id)
     for number in pr.closing_issue_numbers():
         if number in by_issue:
@@ -142,21 +144,20 @@ async def _cross_referenced(gh: GitHubClient, incident: Incident, pr_number: int
 
 async def track(services: Services, incident: Incident, pr: PullRequest) -> Incident:
     state = IncidentState.of(incident)
-    known: dict[str, Any] = state.prs.get(str(pr.number), {})
-    state.prs[str(pr.number)] = {
-        **known,
-        "url": pr.url,
-        "state": pr.display_state,
-        "title": pr.title,
-        "author": pr.author,
-        "head_sha": pr.head_sha,
-        "agent": pr.agent() or "",
-    }
+    state.prs[pr.number] = dataclasses.replace(
+        state.prs.get(pr.number, TrackedPR()),
+        url=pr.url,
+        state=pr.display_state,
+        title=pr.title,
+        author=pr.author,
+        head_sha=pr.head_sha,
+        agent=pr.agent() or "",
+    )
     return await save(services, incident, state)
 
 
-def _open_prs(incident: Incident) -> list[str]:
-    return [n for n, pr in IncidentState.of(incident).prs.items() if pr.get("state") in ("open", "draft")]
+def _open_prs(incident: Incident) -> list[int]:
+    return [n for n, pr in IncidentState.of(incident).prs.items() if pr.is_open]
 
 
 def _default_branch(event: Event) -> str:

@@ -12,6 +12,7 @@ incident, the PR and the SHA.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -42,7 +43,7 @@ async def on_merged(
     services: Services, gh: GitHubClient, incident: Incident, config: RepoConfig, *, pr: int, sha: str
 ) -> Incident:
     state = IncidentState.of(incident)
-    state.fix.update({"pr": pr, "sha": sha, "mode": config.redeploy.value})
+    state.fix = dataclasses.replace(state.fix, pr=pr, sha=sha, mode=config.redeploy.value)
     state.reach("merge")
     incident = await move(services, incident, Stage.MERGED, f"#{pr} merged as {sha[:12]}", state)
     environment = config.environment_for(incident.namespace, incident.rollout)
@@ -69,7 +70,7 @@ async def send_image(
 ) -> Incident:
     """Set the Rollout's image to the one built from the merge SHA (CI has succeeded on it)."""
     state = IncidentState.of(incident)
-    sha = str(state.fix.get("sha", ""))
+    sha = state.fix.sha
     kube, refused = _cluster_client(services, incident, config, "image patch")
     if kube is None:
         return await _stuck(services, gh, incident, config, refused)
@@ -90,7 +91,7 @@ async def send_image(
     except (RolloutMoved, KubeConflict) as exc:  # set_image re-read and re-tried the 409s already
         why = f"the image {image} could not be set on the Rollout: {exc}"
         return await _stuck(services, gh, incident, config, why)
-    state.fix.update({"image": image, "container": container})
+    state.fix = dataclasses.replace(state.fix, image=image, container=container)
     incident = await save(services, incident, state)
     return await _redeploying(services, gh, incident, config, f"image {image} set on {container}")
 

@@ -35,14 +35,14 @@ async def verified_incident_for(
 ) -> tuple[tuple[Incident, list[Signature]] | None, Evidence | None]:
     """The verified incident of this Rollout whose failure signature is back (with the signatures), and
     the evidence collected to decide it, so the caller does not read the cluster a second time."""
-    if existing is not None and Stage(existing.stage) is not Stage.VERIFIED:
+    if existing is not None and existing.stage is not Stage.VERIFIED:
         return None, None
     found = (
         [existing]
         if existing is not None
         else await rollout_incidents(services, view.namespace, view.name, [Stage.VERIFIED.value])
     )
-    candidates = [incident for incident in found if await watching(services, incident)]
+    candidates = [incident for incident in found if await watching(services.store, incident)]
     if not candidates:
         return None, None
     evidence = await collect_for(services, view, notification)

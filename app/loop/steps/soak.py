@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from app.loop.incident.repo_config import RepoConfig
 from app.loop.incident.stages import Stage
-from app.store import Incident
+from app.store import Incident, Store
 
 if TYPE_CHECKING:
     from app.services import Services
@@ -32,25 +32,25 @@ FAILED = "failed"
 AFTER = "~after-"  # fingerprint of a failure that came after an incident closed for good
 
 
-async def start_watch(services: Services, incident: Incident, config: RepoConfig) -> float:
+async def start_watch(store: Store, incident: Incident, config: RepoConfig) -> float:
     """Watch a just-verified incident for ``config.soak_hours``; the end of the window."""
     until = time.time() + config.soak_hours * 3600
     entry = {"until": until, "hours": config.soak_hours}
-    await services.store.kv_set(SOAK, str(incident.id), entry, None)
-    await services.store.add_audit(incident.id, "soak", {"outcome": "watching", **entry})
+    await store.kv_set(SOAK, str(incident.id), entry, None)
+    await store.add_audit(incident.id, "soak", {"outcome": "watching", **entry})
     return until
 
 
-async def watch_until(services: Services, incident: Incident) -> float | None:
+async def watch_until(store: Store, incident: Incident) -> float | None:
     """The end of the incident's soak window, or None when it is not being watched."""
-    entry = await services.store.kv_get(SOAK, str(incident.id))
+    entry = await store.kv_get(SOAK, str(incident.id))
     return None if entry is None else float(entry.get("until", 0.0))
 
 
-async def watching(services: Services, incident: Incident) -> bool:
+async def watching(store: Store, incident: Incident) -> bool:
     """Whether the verified incident is still in its soak window (a window past its end is not)."""
-    until = await watch_until(services, incident)
-    return until is not None and time.time() < until and Stage(incident.stage) is Stage.VERIFIED
+    until = await watch_until(store, incident)
+    return until is not None and time.time() < until and incident.stage is Stage.VERIFIED
 
 
 async def end_watch(services: Services, incident_id: int, outcome: str, cause: str) -> bool:
@@ -73,7 +73,7 @@ async def sweep_soaks(services: Services) -> list[Incident]:
         incident = await services.store.get_incident(int(key))
         if incident is None:
             await services.store.kv_delete(SOAK, key)  # the incident is gone
-        elif Stage(incident.stage) is not Stage.VERIFIED:
+        elif incident.stage is not Stage.VERIFIED:
             # Reopened, and the reopening stopped before it ended the watch (a crash): not a fix that held.
             await end_watch(services, incident.id, FAILED, "reopened within the window")
         elif await end_watch(services, incident.id, HELD, _held_cause(entry)):
@@ -86,15 +86,15 @@ def _held_cause(entry: dict[str, object]) -> str:
     return f"no recurrence within {float(hours) if isinstance(hours, int | float) else 0.0:g} h (soak_hours)"
 
 
-async def soak_line(services: Services, incident: Incident) -> str:
+async def soak_line(store: Store, incident: Incident) -> str:
     """The status comment's soak line of a verified incident ("" for any other stage)."""
-    if Stage(incident.stage) is not Stage.VERIFIED:
+    if incident.stage is not Stage.VERIFIED:
         return ""
-    until = await watch_until(services, incident)
+    until = await watch_until(store, incident)
     if until is not None:
         end = datetime.fromtimestamp(until, UTC).strftime("%Y-%m-%d %H:%M UTC")
         return f"until {end}: the same failure on this Rollout before then reopens this issue."
-    ended = [a for a in await services.store.list_audit(incident.id) if a.kind == "soak"]
+    ended = [a for a in await store.list_audit(incident.id) if a.kind == "soak"]
     if ended and ended[-1].detail.get("outcome") == HELD:
         return "the fix held through the soak window; this incident is closed for good."
     return ""
@@ -105,8 +105,8 @@ async def current_incident(
 ) -> tuple[str, Incident | None]:
     """The fingerprint and incident a new failure belongs to: a verified incident out of its window is
     closed for good, so the failure goes to its successor (``<fingerprint>~after-<id>``), new or not."""
-    while existing is not None and Stage(existing.stage) is Stage.VERIFIED:
-        if await watching(services, existing):
+    while existing is not None and existing.stage is Stage.VERIFIED:
+        if await watching(services.store, existing):
             break
         key = f"{key.split(AFTER, 1)[0]}{AFTER}{existing.id}"
         existing = await services.store.get_incident_by_fingerprint(key)

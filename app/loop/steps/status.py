@@ -39,36 +39,36 @@ async def status_view(
     prs = [
         LinkedPR(
             number=int(number),
-            url=str(pr.get("url", "")),
-            state=PrState(pr.get("state", "open")),
-            title=str(pr.get("title", "")),
-            author=str(pr.get("author", "")),
-            checks=str(pr.get("checks", "")),
+            url=pr.url,
+            state=PrState(pr.state),
+            title=pr.title,
+            author=pr.author,
+            checks=pr.checks,
         )
-        for number, pr in sorted(state.prs.items(), key=lambda item: int(item[0]))
+        for number, pr in sorted(state.prs.items())
     ]
     deployment = None
-    if state.fix.get("deployment_id"):
+    if state.fix.deployment_id:
         deployment = DeploymentView(
-            environment=str(state.fix.get("environment", "")),
-            state=str(state.fix.get("deployment_state", "in_progress")),
-            sha=str(state.fix.get("sha", "")),
+            environment=state.fix.environment,
+            state=state.fix.deployment_state or "in_progress",
+            sha=state.fix.sha,
         )
-    needs_token = state.handoff.get("outcome") == "no_user_token"
+    needs_token = state.handoff.outcome == "no_user_token"
     return StatusView(
         incident_id=incident.id,
-        stage=Stage(incident.stage),
+        stage=incident.stage,
         attempt=incident.attempt,
         max_attempts=config.max_attempts,
         transitions=transitions,
         prs=prs,
         deployment=deployment,
-        problem=problem or str(state.handoff.get("problem", "")),
+        problem=problem or state.handoff.problem,
         oauth_url=start_url(services.settings) if needs_token else "",
-        resumed_by=str(state.handoff.get("resumed_by", "")),
-        agent=str(state.handoff.get("agent", "")),
-        infra=state.handoff.get("outcome") == "infra",
-        soak=await soak_line(services, incident),
+        resumed_by=state.handoff.resumed_by,
+        agent=state.handoff.agent,
+        infra=state.handoff.outcome == "infra",
+        soak=await soak_line(services.store, incident),
         cluster=state.cluster if services.settings.clusters_file else "",
     )
 

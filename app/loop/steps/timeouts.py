@@ -88,7 +88,7 @@ async def purge_finished(services: Services) -> None:
 async def _check(services: Services, incident: Incident) -> None:
     transitions = await services.store.list_transitions(incident.id)
     since = transitions[-1].at if transitions else incident.updated_at
-    stage = Stage(incident.stage)
+    stage = incident.stage
     gh = services.github.installation_client(incident.installation_id or 0)
     config = (await issue_ops.read_repo_config(gh, incident.repo)).config
     hours = _limit_hours(config, stage)

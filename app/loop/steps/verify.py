@@ -3,6 +3,7 @@ completed → superseded; progress events are recorded in the incident's audit t
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
@@ -37,10 +38,10 @@ LIVE = [s.value for s in Stage if s not in TERMINAL]
 
 def carries_fix(view: RolloutView, state: IncidentState) -> bool:
     """Whether the Rollout's current revision is the one Fixloop sent through the canary for the fix."""
-    sha = str(state.fix.get("sha", ""))
+    sha = state.fix.sha
     if not sha:
         return False
-    if state.fix.get("mode") == "retry":
+    if state.fix.mode == "retry":
         return view.current_pod_hash == state.revision  # same revision, re-run after a config fix
     if view.fix_sha == sha and view.current_pod_hash != state.revision:
         return True
@@ -53,9 +54,9 @@ async def on_completed(
     for incident in await rollout_incidents(services, view.namespace, view.name, LIVE):
         state = IncidentState.of(incident)
         gh = services.github.installation_client(mapping.installation_id)
-        if Stage(incident.stage) is Stage.REDEPLOYING and carries_fix(view, state):
+        if incident.stage is Stage.REDEPLOYING and carries_fix(view, state):
             await verified(services, incident, view, notification)
-        elif view.current_pod_hash != state.revision and Stage(incident.stage) is not Stage.REDEPLOYING:
+        elif view.current_pod_hash != state.revision and incident.stage is not Stage.REDEPLOYING:
             superseded = await move(
                 services,
                 incident,
@@ -79,8 +80,8 @@ async def verified(
     incident = await set_deployment_state(services, gh, incident, "success")
     state = IncidentState.of(incident)
     original = evidence_from_dict(state.evidence or {})
-    sha = str(state.fix.get("sha", ""))
-    fix_pr = state.fix.get("pr")
+    sha = state.fix.sha
+    fix_pr = state.fix.pr
     number = incident.issue_number
     if number is not None:
         body = render_verified_comment(original, new_evidence, fix_pr=fix_pr, sha=sha)
@@ -88,7 +89,8 @@ async def verified(
         await issue_ops.update_issue(gh, incident.repo, number, state="closed", state_reason="completed")
     state.reach("verified")
     config = (await issue_ops.read_repo_config(gh, incident.repo)).config
-    await start_watch(services, incident, config)  # first: a crash after the move would leave it unwatched
+    # First: a crash after the move would leave it unwatched.
+    await start_watch(services.store, incident, config)
     incident = await move(
         services, incident, Stage.VERIFIED, f"canary {view.current_pod_hash} completed", state
     )
@@ -100,7 +102,7 @@ async def fix_revision(
 ) -> SideRevision:
     """The commit the canary that completed was built from, by the same sources as the incident's."""
     containers = dict(view.containers)
-    image = containers.get(str(state.fix.get("container", "")), "")
+    image = containers.get(state.fix.container, "")
     if not image and containers:
         probe = template.replace("{sha}", "0" * 7)
         image = next((i for i in containers.values() if template and same_repository(probe, i)), "")
@@ -122,8 +124,8 @@ async def not_the_fix(
     nothing about the fix: a human takes over, the issue says why. None: it is the fix's build (or its
     commit is unknown, or ``retry`` re-ran the same build after a config-only fix)."""
     state = IncidentState.of(incident)
-    sha = str(state.fix.get("sha", ""))
-    if state.fix.get("mode") == "retry":
+    sha = state.fix.sha
+    if state.fix.mode == "retry":
         return None
     built_from = await fix_revision(services, view, evidence, config.image or view.image_template, state)
     if not built_from.known or carries(built_from.revision, sha):
@@ -148,13 +150,13 @@ async def _comment_once(
     unanswered POST looks for the comment GitHub may already hold instead of posting a second one."""
     number = incident.issue_number
     assert number is not None
-    if state.fix.get("verified_requested") == sha:
+    if state.fix.verified_requested == sha:
         slug = await services.github.slug()
         if await issue_ops.find_own_comment(
             gh, incident.repo, number, VERIFIED_MARKER, slug, containing=sha[:12]
         ):
             return incident
-    state.fix["verified_requested"] = sha
+    state.fix = dataclasses.replace(state.fix, verified_requested=sha)
     incident = await save(services, incident, state)
     await issue_ops.comment(gh, incident.repo, number, body)
     return incident
