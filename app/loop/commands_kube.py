@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from app.loop import issue_ops
+from app.github import issues
 from app.loop.analysis_step import analyse_evidence, collect_for
 from app.loop.commands_base import Invocation, Outcome, Refused, Runner, mapped_rollout, no_args
 from app.loop.commands_grammar import Command
@@ -118,7 +118,9 @@ async def analyze(inv: Invocation, command: Command) -> Outcome:
     detail = {**verdict.audit, "source": verdict.source, "by": inv.actor}
     await inv.services.store.add_audit(inv.incident.id, "analysis", detail)
     inv.incident = await save(inv.services, inv.incident, state)  # keeps the LLM tokens it used
-    await issue_ops.comment(inv.gh, inv.incident.repo, number, render_analysis(evidence, verdict, inv.actor))
+    await issues.post_comment(
+        inv.gh, inv.incident.repo, number, render_analysis(evidence, verdict, inv.actor)
+    )
     return Outcome(True, f"posted a fresh analysis of {inv.rollout_ref} on #{number}.")
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from app.analysis.evidence import Evidence, evidence_from_dict
 from app.analysis.verdict import Verdict, verdict_from_dict
 from app.clusters import CURRENT_CLUSTER
+from app.github import issues
 from app.github.http import GitHubClient
 from app.logs import log_context
 from app.loop import issue_ops
@@ -242,7 +243,7 @@ async def open_issue(
             origin=Origin.from_dict(state.origin),
             cluster=cluster_of(incident) if named else "",
         )
-        number = await issue_ops.create_issue(gh, incident.repo, issue_title(verdict, evidence), body, labels)
+        number = await issues.create_issue(gh, incident.repo, issue_title(verdict, evidence), body, labels)
     state.reach("issue")
     incident = await move(
         services, incident, Stage.ISSUE_OPEN, f"issue #{number} opened", state, issue_number=number
@@ -290,7 +291,7 @@ async def note_recurrence(
     state.evidence_at = time.time()
     if learned:
         body = render_recurrence_comment(learned, evidence, attempt=incident.attempt)
-        await issue_ops.comment(gh, incident.repo, incident.issue_number, body)
+        await issues.post_comment(gh, incident.repo, incident.issue_number, body)
         state.learned = LearnedSummary.from_evidence(evidence).to_dict()
     return await save(services, incident, state)
 
