@@ -1,7 +1,8 @@
-"""GitHub calls on the incident's issue: config file, labels, the issue itself, and the bot's comments.
+"""Fixloop's ways with the incident's issue: the config file, labels made once, and finding its own issue
+and comments again (the REST calls themselves are ``app.github.issues`` and ``app.github.repos``).
 
-Every call goes through the retrying client; every lookup of "our" comment checks the hidden marker
-AND the author, since anyone who can comment can paste a marker.
+Every lookup of "our" issue or comment checks the hidden marker AND the author, since anyone who can
+comment can paste a marker.
 """
 
 from __future__ import annotations
