@@ -20,6 +20,7 @@ import aiohttp
 from gidgethub import aiohttp as gh_aiohttp
 
 from app.errors import TransientError
+from app.github.errors import GitHubRateLimited, rate_limit_delay
 from app.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 USER_AGENT = "fixloop"
 MAX_ATTEMPTS = 4
 MAX_INLINE_WAIT = 20.0  # seconds; a longer wait goes back to the job queue
-SECONDARY_LIMIT = b"secondary rate limit"
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 
@@ -39,29 +39,6 @@ def backoff_delay(attempt: int) -> float:
     """Capped exponential backoff with full jitter (attempt starts at 1)."""
     ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
     return random.uniform(ceiling / 2, ceiling)
-
-
-def rate_limit_delay(status: int, headers: Mapping[str, str], now: float, body: bytes = b"") -> float | None:
-    """How long GitHub asks us to wait, or None when the response is not a rate limit.
-
-    A secondary limit may come as a bare 403 whose only sign is its message ("You have exceeded a
-    secondary rate limit"): GitHub's advice is then to wait at least a minute, as for a bare 429.
-    """
-    retry_after = headers.get("retry-after")
-    if status in (403, 429) and retry_after is not None:
-        try:
-            return max(0.0, float(retry_after))
-        except ValueError:
-            return 60.0
-    if status in (403, 429) and headers.get("x-ratelimit-remaining") == "0":
-        reset = headers.get("x-ratelimit-reset")
-        try:
-            return max(0.0, float(reset or 0) - now) + 1.0
-        except ValueError:
-            return 60.0
-    if status == 429 or (status == 403 and SECONDARY_LIMIT in body[:2000].lower()):
-        return 60.0  # GitHub's advice for secondary limits with no header: wait at least a minute
-    return None
 
 
 def _maybe_done_answered(method: str, status: int) -> bool:
@@ -126,10 +103,10 @@ class GitHubClient(gh_aiohttp.GitHubAPI):
             if delay is None:
                 return status, resp_headers, data
             if attempt == MAX_ATTEMPTS or delay > MAX_INLINE_WAIT or _maybe_done_answered(method, status):
-                raise TransientError(
-                    f"GitHub {method} {url}: HTTP {status} after {attempt} attempt(s)",
-                    retry_after=delay,
-                )
+                text = f"GitHub {method} {url}: HTTP {status} after {attempt} attempt(s)"
+                if status < 500:  # only a rate limit asks a 4xx to wait
+                    raise GitHubRateLimited(text, retry_after=delay, status=status)
+                raise TransientError(text, retry_after=delay)
             log.warning("GitHub %s %s answered %s; retrying in %.1fs", method, url, status, delay)
             await self._sleep_fn(delay)
         raise AssertionError("unreachable")  # pragma: no cover

@@ -17,6 +17,8 @@ from cachetools import TTLCache
 
 from app.errors import FixloopError
 from app.github.app import GitHubApp
+from app.github.errors import GitHubForbidden, GitHubNotFound, GitHubRefused
+from app.github.repos import repository
 
 log = logging.getLogger(__name__)
 
@@ -51,19 +53,19 @@ class RepoAccess:
             return cached
         try:
             async with asyncio.timeout(CHECK_TIMEOUT):
-                answer = await self._github.client(token).getitem(f"/repos/{repo}")
-        except gidgethub.BadRequest as exc:
-            if exc.status_code == 401:
+                answer = await repository(self._github.client(token), repo)
+        except GitHubRefused as exc:
+            if exc.status == 401:
                 raise SignedOut from exc
-            if exc.status_code not in (403, 404):
-                log.warning("access check of %s failed: HTTP %s", repo, exc.status_code)
+            if not isinstance(exc, GitHubForbidden | GitHubNotFound):
+                log.warning("access check of %s failed: HTTP %s", repo, exc.status)
                 return False
             allowed = False
         except (FixloopError, gidgethub.GitHubException, TimeoutError) as exc:
             log.warning("access check of %s failed: %s", repo, type(exc).__name__)
             return False
         else:
-            permissions = answer.get("permissions") if isinstance(answer, dict) else None
+            permissions = answer.get("permissions")
             allowed = bool(permissions.get("pull", True)) if isinstance(permissions, dict) else True
         self._cache[key] = allowed
         return allowed

@@ -115,9 +115,11 @@ async def collaborator_permission(ctx: Ctx) -> Reply:
         raise not_found()
     role = "admin" if login == repo.owner.login else repo.collaborators.get(login, "none")
     legacy = {"maintain": "write", "triage": "read"}.get(role, role)
-    user = ctx.fake.shapes.user(ctx.fake.users[login]) | {"role_name": role}
+    role_name = repo.custom_roles.get(login, role)  # GitHub names a custom role; ``permission`` is its base
+    user = ctx.fake.shapes.user(ctx.fake.users[login]) | {"role_name": role_name}
     permissions = _permissions(repo, login) | {"pull": role != "none"}
-    return Reply(200, {"permission": legacy, "role_name": role, "user": user | {"permissions": permissions}})
+    answer = {"permission": legacy, "role_name": role_name, "user": user | {"permissions": permissions}}
+    return Reply(200, answer)
 
 
 # --- pull requests and checks ---------------------------------------------------------------------

@@ -176,6 +176,7 @@ class Repo:
     private: bool = True
     files: dict[str, dict[str, bytes]] = field(default_factory=dict)  # ref -> path -> content
     collaborators: dict[str, Permission] = field(default_factory=dict)
+    custom_roles: dict[str, str] = field(default_factory=dict)  # login -> custom role built on its base
     labels: dict[str, Label] = field(default_factory=dict)  # lower-case name -> label
     issues: dict[int, Issue] = field(default_factory=dict)
     deployments: dict[int, Deployment] = field(default_factory=dict)
@@ -255,8 +256,13 @@ class GitHubState:
         r.files.setdefault(ref or r.default_branch, {})[path] = data
         return git_sha(data)
 
-    def add_collaborator(self, repo: str, login: str, permission: Permission = "write") -> User:
+    def add_collaborator(
+        self, repo: str, login: str, permission: Permission = "write", *, custom_role: str = ""
+    ) -> User:
+        """``custom_role``: an organisation's role (say "deployer") built on the base ``permission``."""
         self.repos[repo].collaborators[login] = permission
+        if custom_role:
+            self.repos[repo].custom_roles[login] = custom_role
         return self.user(login)
 
     def add_label(

@@ -7,6 +7,8 @@ import time
 from app.analysis.evidence import evidence_from_dict
 from app.analysis.verdict import verdict_from_dict
 from app.errors import FixloopError
+from app.github import issues
+from app.github.collaborators import may_write
 from app.loop.commands.base import Invocation, Outcome, Refused, Runner, mapped_rollout, no_args
 from app.loop.commands.grammar import Command, login_argument
 from app.loop.commands.replies import render_status_text, rollout_state
@@ -15,8 +17,7 @@ from app.loop.incident.repo_config import AgentName
 from app.loop.incident.stages import TERMINAL, Stage, can_move
 from app.loop.incident.state import move, save
 from app.loop.render.text import code_span, safe_inline
-from app.loop.steps import issue_ops
-from app.loop.steps.handoff import can_write, hand_off
+from app.loop.steps.handoff import hand_off
 from app.loop.steps.handoff_gate import infra_problem, infra_reason
 from app.loop.steps.status import refresh_status
 from app.rollouts.model import RolloutView, parse_rollout
@@ -77,14 +78,10 @@ async def _assign_person(inv: Invocation, login: str) -> Outcome:
     """A person takes over: assigned on the issue; an agent's work stops being awaited (needs human)."""
     if inv.incident.issue_number is None:
         raise Refused("the incident has no issue to assign.")
-    if not await can_write(inv.gh, inv.incident.repo, login):
+    if not await may_write(inv.gh, inv.incident.repo, login):
         raise Refused(f"{code_span(login)} cannot be assigned: they need write access to this repository.")
-    answer = await inv.gh.post(
-        "/repos/{owner}/{repo}/issues/{issue_number}/assignees",
-        url_vars={**issue_ops.split_repo(inv.incident.repo), "issue_number": str(inv.incident.issue_number)},
-        data={"assignees": [login]},
-    )
-    assigned = {str(a.get("login", "")).lower() for a in answer.get("assignees") or []}
+    answer = await issues.add_assignees(inv.gh, inv.incident.repo, inv.incident.issue_number, [login])
+    assigned = {name.lower() for name in answer}
     if login.lower() not in assigned:
         raise Refused(f"GitHub did not assign {code_span(login)}.")
     state = inv.state
@@ -130,9 +127,7 @@ async def close(inv: Invocation, command: Command) -> Outcome:
         target = await _closing_stage(inv)
         inv.incident = await move(inv.services, inv.incident, target, f"/fixloop close by {inv.actor}")
         moved = f"; the incident is {code_span(target.label)}"
-    await issue_ops.update_issue(
-        inv.gh, inv.incident.repo, number, state="closed", state_reason="not_planned"
-    )
+    await issues.update_issue(inv.gh, inv.incident.repo, number, state="closed", state_reason="not_planned")
     inv.incident = await refresh_status(inv.services, inv.gh, inv.incident, await inv.config())
     return Outcome(True, f"closed #{number}{moved}.")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from app.github import issues
 from app.loop.commands.base import Invocation, Outcome, Refused, Runner, mapped_rollout, no_args
 from app.loop.commands.grammar import Command
 from app.loop.commands.replies import render_analysis
@@ -15,7 +16,6 @@ from app.loop.incident.repo_config import CONFIG_PATH, RedeployMode
 from app.loop.incident.stages import Stage
 from app.loop.incident.state import move, save
 from app.loop.render.text import code_span
-from app.loop.steps import issue_ops
 from app.loop.steps.analysis import analyse_evidence, collect_for
 from app.loop.steps.deployments import set_deployment_state
 from app.loop.steps.redeploy import send_image
@@ -118,7 +118,9 @@ async def analyze(inv: Invocation, command: Command) -> Outcome:
     detail = {**verdict.audit, "source": verdict.source, "by": inv.actor}
     await inv.services.store.add_audit(inv.incident.id, "analysis", detail)
     inv.incident = await save(inv.services, inv.incident, state)  # keeps the LLM tokens it used
-    await issue_ops.comment(inv.gh, inv.incident.repo, number, render_analysis(evidence, verdict, inv.actor))
+    await issues.post_comment(
+        inv.gh, inv.incident.repo, number, render_analysis(evidence, verdict, inv.actor)
+    )
     return Outcome(True, f"posted a fresh analysis of {inv.rollout_ref} on #{number}.")
 
 

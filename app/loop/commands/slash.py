@@ -25,7 +25,10 @@ from gidgethub.sansio import Event
 
 from app.clusters import CURRENT_CLUSTER
 from app.errors import FixloopError, TransientError
+from app.github import issues
+from app.github.collaborators import repo_permission
 from app.github.http import GitHubClient
+from app.github.reactions import Reaction, react_to_comment
 from app.loop.commands.base import Invocation, Outcome, Refused, Runner, render_reply
 from app.loop.commands.event import CommentEvent
 from app.loop.commands.grammar import Command
@@ -36,8 +39,6 @@ from app.loop.incident.state import IncidentState, cluster_of
 from app.loop.incident.work import claim_incident, claim_of, release_incident
 from app.loop.render.markers import find_incident_id
 from app.loop.render.text import code_span, safe_inline
-from app.loop.steps import issue_ops
-from app.loop.steps.handoff import WRITE_ROLES
 from app.store import Incident, StaleIncident, Store
 
 if TYPE_CHECKING:
@@ -69,9 +70,9 @@ async def run_slash_commands(event: Event, gh: GitHubClient, *, services: Servic
     incident = await target_incident(services, comment)
     if incident is None:
         return
-    role = await permission(gh, comment.repo, comment.author)
-    if role not in WRITE_ROLES:
-        await refuse(services, gh, comment, incident, commands, role=role)
+    access = await repo_permission(gh, comment.repo, comment.author)
+    if not access.may_write:
+        await refuse(services, gh, comment, incident, commands, role=access.role_name)
         return
     async with holding(services.store, incident, holder=-comment.comment_id) as claimed:
         await execute(services, gh, comment, claimed, commands)
@@ -97,23 +98,6 @@ async def target_incident(services: Services, comment: CommentEvent) -> Incident
     return incident if incident is not None and incident.id == marked else None
 
 
-async def permission(gh: GitHubClient, repo: str, login: str) -> str:
-    """The commenter's role (``role_name``, else the legacy ``permission``); ``none`` for strangers."""
-    try:
-        answer = await gh.getitem(
-            "/repos/{owner}/{repo}/collaborators/{username}/permission",
-            url_vars={**issue_ops.split_repo(repo), "username": login},
-        )
-    except gidgethub.BadRequest as exc:
-        if exc.status_code.value == 404:
-            return "none"
-        raise
-    role, legacy = str(answer.get("role_name") or ""), str(answer.get("permission") or "")
-    if role not in WRITE_ROLES and legacy in WRITE_ROLES:
-        return legacy  # a custom role built on write: its legacy permission says so
-    return role or legacy or "none"
-
-
 async def refuse(
     services: Services,
     gh: GitHubClient,
@@ -132,7 +116,7 @@ async def refuse(
         await _remember(services.store, comment, command, outcome, replied=True)
         await services.store.add_audit(incident.id, "command", _audit(comment, command, outcome))
     await react(gh, comment, "-1")
-    await issue_ops.comment(gh, comment.repo, comment.number, render_reply(outcomes))
+    await issues.post_comment(gh, comment.repo, comment.number, render_reply(outcomes))
 
 
 async def execute(
@@ -166,7 +150,7 @@ async def execute(
         inv.incident = await services.store.get_incident(incident.id) or inv.incident
         results.append((command, outcome))
     reply = render_reply(results, skipped=len(pending) - len(to_run))
-    await issue_ops.comment(gh, comment.repo, comment.number, reply)
+    await issues.post_comment(gh, comment.repo, comment.number, reply)
     await react(gh, comment, "+1" if all(outcome.ok for _, outcome in results) else "-1")
     for command, outcome in results:
         await _remember(services.store, comment, command, outcome, replied=True)
@@ -220,12 +204,8 @@ async def run_command(inv: Invocation, command: Command) -> Outcome:
         return Outcome(False, "failed unexpectedly; the Fixloop operators have the details in the log.")
 
 
-async def react(gh: GitHubClient, comment: CommentEvent, content: str) -> None:
-    await gh.post(
-        "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
-        url_vars={**issue_ops.split_repo(comment.repo), "comment_id": str(comment.comment_id)},
-        data={"content": content},
-    )
+async def react(gh: GitHubClient, comment: CommentEvent, content: Reaction) -> None:
+    await react_to_comment(gh, comment.repo, comment.comment_id, content)
 
 
 @contextlib.asynccontextmanager

@@ -20,10 +20,12 @@ import gidgethub
 from app.analysis.evidence import Evidence
 from app.analysis.frames import Frame, parse_frames
 from app.errors import TransientError
+from app.github import commits as github_commits
+from app.github.commits import CommitItem
+from app.github.errors import GitHubRefused
 from app.github.http import GitHubClient
 from app.loop.origin.provenance import Provenance
 from app.loop.render.facts import error_signatures
-from app.loop.steps.issue_ops import split_repo
 
 log = logging.getLogger(__name__)
 
@@ -146,12 +148,9 @@ async def _compare(gh: GitHubClient, repo: str, found: Suspects, max_commits: in
     basehead = f"{found.base}...{found.head}"
     per_page = min(max_commits, 100)
     try:
-        answer = await gh.getitem(
-            "/repos/{owner}/{repo}/compare/{basehead}?per_page={per_page}",
-            url_vars={**split_repo(repo), "basehead": basehead, "per_page": str(per_page)},
-        )
-    except gidgethub.BadRequest as exc:
-        status = exc.status_code.value
+        answer = await github_commits.compare(gh, repo, basehead, per_page=per_page)
+    except GitHubRefused as exc:
+        status = exc.status
         why = " (force-pushed, or built from another repository?)" if status == 404 else ""
         found.notes.append(f"GitHub could not compare {basehead}: HTTP {status}{why}.")
         return []
@@ -159,7 +158,7 @@ async def _compare(gh: GitHubClient, repo: str, found: Suspects, max_commits: in
         log.info("compare %s in %s failed: %s", basehead, repo, exc)
         found.notes.append(f"GitHub did not answer the comparison {basehead}: suspect commits unknown.")
         return []
-    if not isinstance(answer, dict):
+    if answer is None:
         found.notes.append(f"GitHub's comparison {basehead} was not an object: suspect commits unknown.")
         return []
     commits = [c for c in answer.get("commits") or [] if isinstance(c, dict)]
@@ -177,7 +176,7 @@ async def _compare(gh: GitHubClient, repo: str, found: Suspects, max_commits: in
     return [name for name in dict.fromkeys(names) if name]
 
 
-def _commit(raw: dict[str, Any]) -> SuspectCommit:
+def _commit(raw: CommitItem) -> SuspectCommit:
     author = raw.get("author") if isinstance(raw.get("author"), dict) else {}
     login = str((author or {}).get("login") or "")
     message = str((raw.get("commit") or {}).get("message") or "")
@@ -217,15 +216,11 @@ async def _rank(
 
 async def _commits_touching(gh: GitHubClient, repo: str, found: Suspects, path: str) -> set[str]:
     try:
-        answer = await gh.getitem(
-            "/repos/{owner}/{repo}/commits?sha={sha}&path={path}&per_page=100",
-            url_vars={**split_repo(repo), "sha": found.head, "path": path},
-        )
-    except (TransientError, gidgethub.GitHubException) as exc:
+        return await github_commits.commits_touching(gh, repo, sha=found.head, path=path)
+    except (TransientError, GitHubRefused, gidgethub.GitHubException) as exc:
         log.info("commits touching %s in %s not read: %s", path, repo, exc)
         found.notes.append(f"The commits that touched {path} could not be read: ranking without it.")
         return set()
-    return {str(c.get("sha")) for c in answer if isinstance(c, dict)} if isinstance(answer, list) else set()
 
 
 def _link(frame: Frame, changed: list[str], repo: str, canary_sha: str, web_url: str) -> TopFrame:

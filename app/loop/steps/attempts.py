@@ -7,6 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from app.analysis.evidence import Evidence
+from app.github import issues
 from app.github.http import GitHubClient
 from app.loop.incident.records import Fix
 from app.loop.incident.repo_config import RepoConfig
@@ -110,8 +111,8 @@ async def start_attempt(
     )
     if incident.issue_number is not None:
         if reopen:
-            await issue_ops.update_issue(gh, incident.repo, incident.issue_number, state="open")
-        await issue_ops.comment(gh, incident.repo, incident.issue_number, note)
+            await issues.update_issue(gh, incident.repo, incident.issue_number, state="open")
+        await issues.post_comment(gh, incident.repo, incident.issue_number, note)
     incident = await move(
         services, incident, Stage.ISSUE_OPEN, f"attempt {attempt} on issue #{incident.issue_number}"
     )
@@ -122,6 +123,6 @@ async def _give_up(services: Services, gh: GitHubClient, incident: Incident, con
     why = f"the fix failed in the canary {incident.attempt} time(s): the cap (max_attempts) is reached"
     if incident.issue_number is not None:
         await issue_ops.ensure_labels(gh, incident.repo, [NEEDS_HUMAN_LABEL])
-        await issue_ops.add_labels(gh, incident.repo, incident.issue_number, [NEEDS_HUMAN_LABEL])
+        await issues.add_labels(gh, incident.repo, incident.issue_number, [NEEDS_HUMAN_LABEL])
     incident = await move(services, incident, Stage.NEEDS_HUMAN, why)
     return await refresh_status(services, gh, incident, config, why)

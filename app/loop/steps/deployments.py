@@ -6,11 +6,11 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
-import gidgethub
-
+from app.github import deployments as github_deployments
+from app.github.deployments import DeploymentState
+from app.github.errors import GitHubRefused
 from app.github.http import GitHubClient
 from app.loop.incident.state import IncidentState, save
-from app.loop.steps.issue_ops import split_repo
 from app.store import Incident
 
 if TYPE_CHECKING:
@@ -43,10 +43,7 @@ async def create_deployment(
 
 
 async def _find_deployment(gh: GitHubClient, incident: Incident, *, sha: str, environment: str) -> int | None:
-    query = {"sha": sha, "environment": environment}
-    async for item in gh.getiter(
-        "/repos/{owner}/{repo}/deployments{?sha,environment}", url_vars={**split_repo(incident.repo), **query}
-    ):
+    async for item in github_deployments.deployments_of(gh, incident.repo, sha=sha, environment=environment):
         payload = item.get("payload")
         if isinstance(payload, dict) and payload.get("fixloop_incident") == incident.id:
             log.info(
@@ -57,25 +54,22 @@ async def _find_deployment(gh: GitHubClient, incident: Incident, *, sha: str, en
 
 
 async def _post_deployment(gh: GitHubClient, incident: Incident, *, sha: str, environment: str) -> int:
-    answer = await gh.post(
-        "/repos/{owner}/{repo}/deployments",
-        url_vars=split_repo(incident.repo),
-        data={
-            "ref": sha,
-            "environment": environment,
-            "auto_merge": False,
-            "required_contexts": [],  # the merge already passed the repository's checks
-            "payload": {"fixloop_incident": incident.id},
-            "description": f"Fixloop: fix for incident {incident.id} through the canary",
-            "transient_environment": False,
-            "production_environment": False,
-        },
+    return await github_deployments.create_deployment(
+        gh,
+        incident.repo,
+        ref=sha,
+        environment=environment,
+        auto_merge=False,
+        required_contexts=[],  # the merge already passed the repository's checks
+        payload={"fixloop_incident": incident.id},
+        description=f"Fixloop: fix for incident {incident.id} through the canary",
+        transient_environment=False,
+        production_environment=False,
     )
-    return int(answer["id"])
 
 
 async def set_deployment_state(
-    services: Services, gh: GitHubClient, incident: Incident, new_state: str
+    services: Services, gh: GitHubClient, incident: Incident, new_state: DeploymentState
 ) -> Incident:
     """Record ``in_progress`` / ``success`` / ``failure`` on the fix's Deployment, when there is one."""
     state = IncidentState.of(incident)
@@ -83,16 +77,15 @@ async def set_deployment_state(
     if not deployment_id or state.fix.deployment_state == new_state:
         return incident
     try:
-        await gh.post(
-            "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses",
-            url_vars={**split_repo(incident.repo), "deployment_id": str(deployment_id)},
-            data={
-                "state": new_state,
-                "description": f"Fixloop: canary {new_state.replace('_', ' ')}",
-                "log_url": f"{services.settings.public_url}/",
-            },
+        await github_deployments.create_deployment_status(
+            gh,
+            incident.repo,
+            deployment_id,
+            state=new_state,
+            description=f"Fixloop: canary {new_state.replace('_', ' ')}",
+            log_url=f"{services.settings.public_url}/",
         )
-    except gidgethub.BadRequest as exc:
+    except GitHubRefused as exc:
         log.warning("deployment %s status %s refused: %s", deployment_id, new_state, exc)
         return incident
     state.fix = dataclasses.replace(state.fix, deployment_state=new_state)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from app.analysis.evidence import evidence_from_dict
 from app.analysis.verdict import verdict_from_dict
+from app.github import issues
 from app.github.http import GitHubClient
 from app.loop.incident.repo_config import ConfigResult, RepoConfig, render_config_problems
 from app.loop.incident.stages import Stage
@@ -63,7 +64,7 @@ async def open_issue(
             origin=Origin.from_dict(state.origin),
             cluster=cluster_of(incident) if named else "",
         )
-        number = await issue_ops.create_issue(gh, incident.repo, issue_title(verdict, evidence), body, labels)
+        number = await issues.create_issue(gh, incident.repo, issue_title(verdict, evidence), body, labels)
     state.reach("issue")
     incident = await move(
         services, incident, Stage.ISSUE_OPEN, f"issue #{number} opened", state, issue_number=number

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from app.analysis.evidence import Evidence
 from app.analysis.verdict import Verdict
 from app.clusters import CURRENT_CLUSTER
+from app.github import issues
 from app.github.http import GitHubClient
 from app.logs import log_context
 from app.loop.incident.consent import note_refusal, source_consented
@@ -222,6 +223,6 @@ async def note_recurrence(
     state.evidence_at = time.time()
     if learned:
         body = render_recurrence_comment(learned, evidence, attempt=incident.attempt)
-        await issue_ops.comment(gh, incident.repo, incident.issue_number, body)
+        await issues.post_comment(gh, incident.repo, incident.issue_number, body)
         state.learned = LearnedSummary.from_evidence(evidence).to_dict()
     return await save(services, incident, state)

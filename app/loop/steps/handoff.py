@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
-
-import gidgethub
+from typing import TYPE_CHECKING
 
 from app.analysis.evidence import evidence_from_dict
 from app.analysis.verdict import verdict_from_dict
 from app.errors import PermanentError
+from app.github import issues
+from app.github.collaborators import may_write
+from app.github.errors import GitHubRefused
 from app.github.http import GitHubClient
+from app.github.issues import AgentAssignment
 from app.github.user_tokens import UserTokenRevoked
 from app.loop.incident.records import HandoffRecord
 from app.loop.incident.repo_config import AgentName, RepoConfig, resolve_agent
@@ -39,7 +41,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NEEDS_HUMAN_LABEL = "needs-human"
-WRITE_ROLES = frozenset({"write", "maintain", "admin"})
 NO_USER_TOKEN = "no_user_token"  # noqa: S105 (the outcome of a hand-off that needs a user, not a secret)
 
 
@@ -105,7 +106,7 @@ async def _refused(
     if incident.issue_number is not None:
         labels = [NEEDS_HUMAN_LABEL] + ([INFRA_LABEL] if exc.outcome == "infra" else [])
         await issue_ops.ensure_labels(gh, incident.repo, labels)
-        await issue_ops.add_labels(gh, incident.repo, incident.issue_number, labels)
+        await issues.add_labels(gh, incident.repo, incident.issue_number, labels)
     incident = await move(
         services, incident, Stage.NEEDS_HUMAN, f"hand-off to {agent.value}: {exc.outcome}", state
     )
@@ -153,11 +154,11 @@ async def _execute(
         if plan.assignees and not (plan.agent is AgentName.COPILOT and done.copilot_assigned):
             await _assign(client, incident.repo, number, plan, base)
         if plan.labels:
-            await issue_ops.add_labels(client, incident.repo, number, list(plan.labels))
+            await issues.add_labels(client, incident.repo, number, list(plan.labels))
         if plan.comment and not done.trigger_posted:
-            await issue_ops.comment(client, incident.repo, number, plan.comment)
-    except gidgethub.BadRequest as exc:
-        raise HandoffRefused(f"http_{exc.status_code.value}", f"GitHub refused the hand-off: {exc}") from exc
+            await issues.post_comment(client, incident.repo, number, plan.comment)
+    except GitHubRefused as exc:
+        raise HandoffRefused(f"http_{exc.status}", f"GitHub refused the hand-off: {exc}") from exc
 
 
 async def writer_token(services: Services, gh: GitHubClient, incident: Incident) -> str | None:
@@ -167,7 +168,7 @@ async def writer_token(services: Services, gh: GitHubClient, incident: Incident)
     signed in cannot make the bot act in their name on someone else's repository.
     """
     for login in await services.user_tokens.linked_logins(incident.installation_id or 0):
-        if not await can_write(gh, incident.repo, login):
+        if not await may_write(gh, incident.repo, login):
             continue
         try:
             token = await services.user_tokens.token_for(login)
@@ -178,32 +179,12 @@ async def writer_token(services: Services, gh: GitHubClient, incident: Incident)
     return None
 
 
-async def can_write(gh: GitHubClient, repo: str, login: str) -> bool:
-    """Write, maintain or admin on the repository (``GET .../collaborators/{username}/permission``)."""
-    try:
-        answer = await gh.getitem(
-            "/repos/{owner}/{repo}/collaborators/{username}/permission",
-            url_vars={**issue_ops.split_repo(repo), "username": login},
-        )
-    except gidgethub.BadRequest as exc:
-        if exc.status_code.value == 404:
-            return False
-        raise
-    role = str(answer.get("role_name") or answer.get("permission") or "")
-    return role in WRITE_ROLES
-
-
 async def _assign(client: GitHubClient, repo: str, number: int, plan: Handoff, base: str) -> None:
-    body: dict[str, Any] = {"assignees": list(plan.assignees)}
+    assignment: AgentAssignment | None = None
     if plan.agent is AgentName.COPILOT:
-        assignment: dict[str, str] = {"target_repo": repo}
+        assignment = {"target_repo": repo}
         if base:
             assignment["base_branch"] = base
         if plan.custom_instructions:
             assignment["custom_instructions"] = plan.custom_instructions
-        body["agent_assignment"] = assignment
-    await client.post(
-        "/repos/{owner}/{repo}/issues/{issue_number}/assignees",
-        url_vars={**issue_ops.split_repo(repo), "issue_number": str(number)},
-        data=body,
-    )
+    await issues.add_assignees(client, repo, number, plan.assignees, agent_assignment=assignment)

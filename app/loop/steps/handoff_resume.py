@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from app.github import issues
 from app.github.http import GitHubClient
+from app.github.issues import TimelineEvent
 from app.loop.payloads import AGENT_BOTS
 from app.loop.render.markers import HANDOFF_MARKER, is_own_comment
 from app.loop.steps import issue_ops
@@ -35,8 +36,7 @@ async def already_done(
 ) -> AlreadyDone:
     since = requested_at - issue_ops.GITHUB_CLOCK_SKEW
     copilot = trigger = False
-    url_vars = {**issue_ops.split_repo(repo), "issue_number": str(number)}
-    async for item in gh.getiter("/repos/{owner}/{repo}/issues/{issue_number}/timeline", url_vars=url_vars):
+    async for item in issues.timeline(gh, repo, number):
         if _stamp(item) < since:
             continue
         copilot = copilot or _assigns_copilot(item)
@@ -44,7 +44,7 @@ async def already_done(
     return AlreadyDone(copilot_assigned=copilot, trigger_posted=trigger)
 
 
-def _stamp(item: dict[str, Any]) -> float:
+def _stamp(item: TimelineEvent) -> float:
     raw = item.get("created_at")
     if not isinstance(raw, str):
         return 0.0
@@ -54,12 +54,12 @@ def _stamp(item: dict[str, Any]) -> float:
         return 0.0
 
 
-def _assigns_copilot(item: dict[str, Any]) -> bool:
+def _assigns_copilot(item: TimelineEvent) -> bool:
     login = str(((item.get("assignee") or {}).get("login")) or "").lower()
     return item.get("event") == "assigned" and login in AGENT_BOTS["copilot"]
 
 
-def _is_own_trigger(item: dict[str, Any], app_slug: str) -> bool:
+def _is_own_trigger(item: TimelineEvent, app_slug: str) -> bool:
     if item.get("event") != "commented":
         return False
     author = str((item.get("user") or item.get("actor") or {}).get("login") or "")

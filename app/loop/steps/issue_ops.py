@@ -1,21 +1,21 @@
-"""GitHub calls on the incident's issue: config file, labels, the issue itself, and the bot's comments.
+"""Fixloop's ways with the incident's issue: the config file, labels made once, and finding its own issue
+and comments again (the REST calls themselves are ``app.github.issues`` and ``app.github.repos``).
 
-Every call goes through the retrying client; every lookup of "our" comment checks the hidden marker
-AND the author, since anyone who can comment can paste a marker.
+Every lookup of "our" issue or comment checks the hidden marker AND the author, since anyone who can
+comment can paste a marker.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
-import gidgethub
 from cachetools import TTLCache
 
+from app.github import issues, repos
+from app.github.errors import GitHubNotFound, GitHubRefused
 from app.github.http import GitHubClient
 from app.loop.incident.repo_config import ConfigResult, parse_repo_config
 from app.loop.render.markers import find_incident_id, is_own_comment
@@ -41,22 +41,10 @@ LABEL_DESCRIPTIONS = {
 _known_labels: TTLCache[str, bool] = TTLCache(maxsize=4096, ttl=3600)
 
 
-def split_repo(full_name: str) -> dict[str, str]:
-    owner, _, repo = full_name.partition("/")
-    return {"owner": owner, "repo": repo}
-
-
 async def read_repo_config(gh: GitHubClient, repo: str) -> ConfigResult:
     """``.github/fixloop.yml`` from the default branch (conditional GET through the ETag cache)."""
-    try:
-        answer = await gh.getitem(
-            "/repos/{owner}/{repo}/contents/{path}", url_vars={**split_repo(repo), "path": CONFIG_PATH}
-        )
-    except gidgethub.BadRequest as exc:
-        if exc.status_code.value == 404:
-            return parse_repo_config(None)
-        raise
-    if not isinstance(answer, dict) or answer.get("type") != "file":
+    answer = await repos.content(gh, repo, CONFIG_PATH)
+    if answer is None or answer.get("type") != "file":
         return parse_repo_config(None)
     try:
         text = base64.b64decode(answer.get("content", "")).decode("utf-8")
@@ -68,10 +56,10 @@ async def read_repo_config(gh: GitHubClient, repo: str) -> ConfigResult:
 async def repo_is_private(gh: GitHubClient, repo: str) -> bool:
     """Whether the repository is private; anything but a clear ``private: true`` counts as public."""
     try:
-        answer = await gh.getitem("/repos/{owner}/{repo}", url_vars=split_repo(repo))
-    except gidgethub.BadRequest:
+        answer = await repos.repository(gh, repo)
+    except GitHubRefused:
         return False
-    return isinstance(answer, dict) and answer.get("private") is True
+    return answer.get("private") is True
 
 
 async def ensure_labels(gh: GitHubClient, repo: str, labels: tuple[str, ...] | list[str]) -> None:
@@ -89,22 +77,14 @@ async def ensure_labels(gh: GitHubClient, repo: str, labels: tuple[str, ...] | l
 
 
 async def _create_label(gh: GitHubClient, repo: str, name: str) -> None:
-    body = {
-        "name": name,
-        "color": LABEL_COLOURS.get(name, "c5def5"),
-        "description": LABEL_DESCRIPTIONS.get(name, "Fixloop"),
-    }
-    with contextlib.suppress(gidgethub.InvalidField):  # already_exists: another worker was first
-        await gh.post("/repos/{owner}/{repo}/labels", url_vars=split_repo(repo), data=body)
-
-
-async def create_issue(gh: GitHubClient, repo: str, title: str, body: str, labels: list[str]) -> int:
-    answer = await gh.post(
-        "/repos/{owner}/{repo}/issues",
-        url_vars=split_repo(repo),
-        data={"title": title, "body": body, "labels": labels},
+    # Already there (False) is as good: another worker, or a person, was first.
+    await issues.create_label(
+        gh,
+        repo,
+        name,
+        color=LABEL_COLOURS.get(name, "c5def5"),
+        description=LABEL_DESCRIPTIONS.get(name, "Fixloop"),
     )
-    return int(answer["number"])
 
 
 async def find_issue_by_marker(
@@ -114,40 +94,12 @@ async def find_issue_by_marker(
     request to open it was stored). The repository's issue list is current at once; search is indexed
     later and would miss an issue GitHub made a moment ago behind a lost answer."""
     stamp = datetime.fromtimestamp(since - GITHUB_CLOCK_SKEW, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    url_vars = {**split_repo(repo), "state": "all", "since": stamp, "sort": "created", "per_page": "100"}
-    url = "/repos/{owner}/{repo}/issues{?state,since,sort,per_page}"
-    async for item in gh.getiter(url, url_vars=url_vars):
+    async for item in issues.issues_since(gh, repo, since=stamp):
         author = (item.get("user") or {}).get("login", "")
         mine = author == f"{app_slug}[bot]" and "pull_request" not in item
         if mine and find_incident_id(item.get("body")) == incident_id:
             return int(item["number"])
     return None
-
-
-async def update_issue(gh: GitHubClient, repo: str, number: int, **fields: Any) -> dict[str, Any]:
-    answer: dict[str, Any] = await gh.patch(
-        "/repos/{owner}/{repo}/issues/{issue_number}",
-        url_vars={**split_repo(repo), "issue_number": str(number)},
-        data=fields,
-    )
-    return answer
-
-
-async def add_labels(gh: GitHubClient, repo: str, number: int, labels: list[str]) -> None:
-    await gh.post(
-        "/repos/{owner}/{repo}/issues/{issue_number}/labels",
-        url_vars={**split_repo(repo), "issue_number": str(number)},
-        data={"labels": labels},
-    )
-
-
-async def comment(gh: GitHubClient, repo: str, number: int, body: str) -> int:
-    answer = await gh.post(
-        "/repos/{owner}/{repo}/issues/{issue_number}/comments",
-        url_vars={**split_repo(repo), "issue_number": str(number)},
-        data={"body": body},
-    )
-    return int(answer["id"])
 
 
 async def upsert_marked_comment(
@@ -170,25 +122,18 @@ async def upsert_marked_comment(
     comment_id = known_id or found
     if comment_id is not None:
         try:
-            await gh.patch(
-                "/repos/{owner}/{repo}/issues/comments/{comment_id}",
-                url_vars={**split_repo(repo), "comment_id": str(comment_id)},
-                data={"body": body},
-            )
+            await issues.edit_comment(gh, repo, comment_id, body)
             return comment_id
-        except gidgethub.BadRequest as exc:
-            if exc.status_code.value != 404:
-                raise
+        except GitHubNotFound:
             log.info("status comment %s was deleted; posting a new one", comment_id)
-    return await comment(gh, repo, number, body)
+    return await issues.post_comment(gh, repo, number, body)
 
 
 async def find_own_comment(
     gh: GitHubClient, repo: str, number: int, marker: str, app_slug: str, *, containing: str = ""
 ) -> int | None:
     """The id of the app's own comment carrying ``marker`` (and ``containing``, when given)."""
-    url_vars = {**split_repo(repo), "issue_number": str(number)}
-    async for item in gh.getiter("/repos/{owner}/{repo}/issues/{issue_number}/comments", url_vars=url_vars):
+    async for item in issues.comments(gh, repo, number):
         body = item.get("body")
         if is_own_comment(body, marker, author_login=item["user"]["login"], app_slug=app_slug) and (
             containing in (body or "")

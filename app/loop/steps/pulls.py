@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from gidgethub.routing import Router
 from gidgethub.sansio import Event
 
+from app.github import issues
 from app.github.http import GitHubClient
 from app.loop.dispatch import pinned_step
 from app.loop.incident.records import TrackedPR
@@ -134,8 +135,9 @@ async def linked_incident(services: Services, gh: GitHubClient, pr: PullRequest)
 
 async def _cross_referenced(gh: GitHubClient, incident: Incident, pr_number: int) -> bool:
     """Copilot's PRs often lack ``Fixes #N``: the issue's timeline still shows the cross-reference."""
-    url_vars = {**issue_ops.split_repo(incident.repo), "issue_number": str(incident.issue_number)}
-    async for item in gh.getiter("/repos/{owner}/{repo}/issues/{issue_number}/timeline", url_vars=url_vars):
+    if incident.issue_number is None:
+        return False
+    async for item in issues.timeline(gh, incident.repo, incident.issue_number):
         source = (item.get("source") or {}).get("issue") or {}
         if item.get("event") == "cross-referenced" and source.get("number") == pr_number:
             return True

@@ -14,6 +14,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from app.github import issues
 from app.loop.incident.repo_config import RepoConfig
 from app.loop.incident.stages import Stage
 from app.loop.incident.state import move
@@ -97,6 +98,6 @@ async def _check(services: Services, incident: Incident) -> None:
     why = f"{WAITING[stage][1]} within {hours:g} h (stage_timeouts.{WAITING[stage][0]})"
     if incident.issue_number is not None:
         await issue_ops.ensure_labels(gh, incident.repo, [NEEDS_HUMAN_LABEL])
-        await issue_ops.add_labels(gh, incident.repo, incident.issue_number, [NEEDS_HUMAN_LABEL])
+        await issues.add_labels(gh, incident.repo, incident.issue_number, [NEEDS_HUMAN_LABEL])
     incident = await move(services, incident, Stage.NEEDS_HUMAN, why)
     await refresh_status(services, gh, incident, config, why)

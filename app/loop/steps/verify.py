@@ -8,6 +8,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from app.analysis.evidence import Evidence, Side, evidence_from_dict
+from app.github import issues
 from app.github.http import GitHubClient
 from app.loop.incident.mapping import Mapping
 from app.loop.incident.repo_config import RepoConfig
@@ -86,7 +87,7 @@ async def verified(
     if number is not None:
         body = render_verified_comment(original, new_evidence, fix_pr=fix_pr, sha=sha)
         incident = await _comment_once(services, gh, incident, state, body=body, sha=sha)
-        await issue_ops.update_issue(gh, incident.repo, number, state="closed", state_reason="completed")
+        await issues.update_issue(gh, incident.repo, number, state="closed", state_reason="completed")
     state.reach("verified")
     config = (await issue_ops.read_repo_config(gh, incident.repo)).config
     # First: a crash after the move would leave it unwatched.
@@ -138,7 +139,7 @@ async def not_the_fix(
     log.warning("incident %s: %s", incident.id, why)
     if incident.issue_number is not None:
         await issue_ops.ensure_labels(gh, incident.repo, [NEEDS_HUMAN_LABEL])
-        await issue_ops.add_labels(gh, incident.repo, incident.issue_number, [NEEDS_HUMAN_LABEL])
+        await issues.add_labels(gh, incident.repo, incident.issue_number, [NEEDS_HUMAN_LABEL])
     incident = await move(services, incident, Stage.NEEDS_HUMAN, why)
     return await refresh_status(services, gh, incident, config, why)
 
@@ -158,7 +159,7 @@ async def _comment_once(
             return incident
     state.fix = dataclasses.replace(state.fix, verified_requested=sha)
     incident = await save(services, incident, state)
-    await issue_ops.comment(gh, incident.repo, number, body)
+    await issues.post_comment(gh, incident.repo, number, body)
     return incident
 
 
