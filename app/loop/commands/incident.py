@@ -91,7 +91,7 @@ async def _assign_person(inv: Invocation, login: str) -> Outcome:
     if inv.incident.stage is Stage.AGENT_WORKING:
         inv.incident = await move(inv.services, inv.incident, Stage.NEEDS_HUMAN, cause, state)
     else:
-        inv.incident = await save(inv.services, inv.incident, state)
+        inv.incident = await save(inv.services.store, inv.incident, state)
     inv.incident = await refresh_status(inv.services, inv.gh, inv.incident, await inv.config())
     return Outcome(True, f"assigned the issue to {code_span(login)}.")
 

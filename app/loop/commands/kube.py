@@ -117,7 +117,7 @@ async def analyze(inv: Invocation, command: Command) -> Outcome:
     verdict = await analyse_evidence(inv.services, evidence, await inv.config(), state)
     detail = {**verdict.audit, "source": verdict.source, "by": inv.actor}
     await inv.services.store.add_audit(inv.incident.id, "analysis", detail)
-    inv.incident = await save(inv.services, inv.incident, state)  # keeps the LLM tokens it used
+    inv.incident = await save(inv.services.store, inv.incident, state)  # keeps the LLM tokens it used
     await issues.post_comment(
         inv.gh, inv.incident.repo, number, render_analysis(evidence, verdict, inv.actor)
     )

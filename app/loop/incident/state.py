@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from app.clusters import CURRENT_CLUSTER, DEFAULT_CLUSTER
 from app.loop.incident.records import Fix, HandoffRecord, TrackedPR, WorkClaim, prs_from_dict, prs_to_dict
 from app.loop.incident.stages import IllegalTransition, Stage, can_move
-from app.store import Incident
+from app.store import Incident, Store
 
 if TYPE_CHECKING:
     from app.services import Services
@@ -84,9 +84,9 @@ class IncidentState:
         return True
 
 
-async def save(services: Services, incident: Incident, state: IncidentState, **changes: Any) -> Incident:
+async def save(store: Store, incident: Incident, state: IncidentState, **changes: Any) -> Incident:
     """Write the state (and column changes) with optimistic concurrency; StaleIncident means re-read."""
-    return await services.store.update_incident(
+    return await store.update_incident(
         incident.id, expected_version=incident.version, data=state.to_dict(), **changes
     )
 
@@ -102,7 +102,7 @@ async def move(
     """Move to ``to`` if the state machine allows it; the transition is stored with its cause."""
     src = incident.stage
     if src == to:
-        return incident if state is None else await save(services, incident, state, **changes)
+        return incident if state is None else await save(services.store, incident, state, **changes)
     if not can_move(src, to):
         raise IllegalTransition(src, to)
     data = None if state is None else state.to_dict()
@@ -132,11 +132,11 @@ def _observe_milestones(services: Services, to: Stage, state: IncidentState, att
         services.metrics.attempts.observe(attempt)
 
 
-async def rollout_incidents(services: Services, namespace: str, rollout: str, stages: Any) -> list[Incident]:
+async def rollout_incidents(store: Store, namespace: str, rollout: str, stages: Any) -> list[Incident]:
     """The incidents of this Rollout in the cluster this job works for: the same name in another cluster
     is another Rollout."""
     cluster = CURRENT_CLUSTER.get()
-    found = await services.store.list_incidents(namespace=namespace, rollout=rollout, stages=stages)
+    found = await store.list_incidents(namespace=namespace, rollout=rollout, stages=stages)
     return [i for i in found if IncidentState.of(i).cluster == cluster]
 
 

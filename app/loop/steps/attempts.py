@@ -37,7 +37,9 @@ async def incident_of_fix(services: Services, view: RolloutView, key: str) -> In
     alias = await services.store.kv_get(ALIAS, key)
     if alias is not None:
         return await services.store.get_incident(int(alias["incident"]))
-    for incident in await rollout_incidents(services, view.namespace, view.name, [Stage.REDEPLOYING.value]):
+    for incident in await rollout_incidents(
+        services.store, view.namespace, view.name, [Stage.REDEPLOYING.value]
+    ):
         if carries_fix(view, IncidentState.of(incident)):
             await services.store.kv_set(ALIAS, key, {"incident": incident.id}, None)
             return incident

@@ -35,10 +35,10 @@ async def create_deployment(
         found = await _find_deployment(gh, incident, sha=sha, environment=environment)
     if found is None:
         state.fix = dataclasses.replace(state.fix, deployment_requested=sha)
-        incident = await save(services, incident, state)
+        incident = await save(services.store, incident, state)
         found = await _post_deployment(gh, incident, sha=sha, environment=environment)
     state.fix = dataclasses.replace(state.fix, deployment_id=found, environment=environment, sha=sha)
-    incident = await save(services, incident, state)
+    incident = await save(services.store, incident, state)
     return await set_deployment_state(services, gh, incident, "in_progress")
 
 
@@ -89,4 +89,4 @@ async def set_deployment_state(
         log.warning("deployment %s status %s refused: %s", deployment_id, new_state, exc)
         return incident
     state.fix = dataclasses.replace(state.fix, deployment_state=new_state)
-    return await save(services, incident, state)
+    return await save(services.store, incident, state)

@@ -53,7 +53,7 @@ async def open_issue(
         labels = [*config.labels, *named]
         await issue_ops.ensure_labels(gh, incident.repo, labels)
         state.issue_requested_at = time.time()
-        incident = await save(services, incident, state)
+        incident = await save(services.store, incident, state)
         body = render_issue_body(
             incident_id=incident.id,
             evidence=evidence,

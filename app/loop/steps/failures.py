@@ -179,7 +179,7 @@ async def advance(
             services, gh, incident, state, config=config, notification=notification, view=view
         )
         return await refresh_status(services, gh, incident, config)
-    return await save(services, incident, state)
+    return await save(services.store, incident, state)
 
 
 async def _handoff_pending(store: Store, incident: Incident, state: IncidentState) -> bool:
@@ -216,7 +216,7 @@ async def note_recurrence(
 ) -> Incident:
     """Comment only when the evidence shows something new; otherwise just remember the event."""
     if time.time() - state.evidence_at < RECOLLECT_AFTER or incident.issue_number is None:
-        return await save(services, incident, state)
+        return await save(services.store, incident, state)
     evidence = await collect_for(services, view, notification)
     previous = LearnedSummary.from_dict(state.learned) if state.learned else None
     learned = diff_learned(previous, evidence)
@@ -225,4 +225,4 @@ async def note_recurrence(
         body = render_recurrence_comment(learned, evidence, attempt=incident.attempt)
         await issues.post_comment(gh, incident.repo, incident.issue_number, body)
         state.learned = LearnedSummary.from_evidence(evidence).to_dict()
-    return await save(services, incident, state)
+    return await save(services.store, incident, state)

@@ -121,7 +121,7 @@ async def _note_request(
     if state.handoff_requested_at > state.handoff.at:
         return incident, state.handoff_requested_at
     state.handoff_requested_at = time.time()
-    return await save(services, incident, state), None
+    return await save(services.store, incident, state), None
 
 
 async def _execute(

@@ -93,7 +93,7 @@ async def _apply_commit_result(
             state.prs[number] = dataclasses.replace(pr, checks=result.conclusion or result.status)
             touched = True
     if touched:
-        incident = await save(services, incident, state)
+        incident = await save(services.store, incident, state)
     awaiting_image = incident.stage is Stage.MERGED and state.fix.sha == result.sha
     if not (touched or awaiting_image):
         return  # CI on an unrelated commit: no GitHub call for this incident
@@ -155,7 +155,7 @@ async def track(services: Services, incident: Incident, pr: PullRequest) -> Inci
         head_sha=pr.head_sha,
         agent=pr.agent() or "",
     )
-    return await save(services, incident, state)
+    return await save(services.store, incident, state)
 
 
 def _open_prs(incident: Incident) -> list[int]:

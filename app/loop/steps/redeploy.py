@@ -92,7 +92,7 @@ async def send_image(
         why = f"the image {image} could not be set on the Rollout: {exc}"
         return await _stuck(services, gh, incident, config, why)
     state.fix = dataclasses.replace(state.fix, image=image, container=container)
-    incident = await save(services, incident, state)
+    incident = await save(services.store, incident, state)
     return await _redeploying(services, gh, incident, config, f"image {image} set on {container}")
 
 

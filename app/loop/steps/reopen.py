@@ -40,7 +40,7 @@ async def verified_incident_for(
     found = (
         [existing]
         if existing is not None
-        else await rollout_incidents(services, view.namespace, view.name, [Stage.VERIFIED.value])
+        else await rollout_incidents(services.store, view.namespace, view.name, [Stage.VERIFIED.value])
     )
     candidates = [incident for incident in found if await watching(services.store, incident)]
     if not candidates:

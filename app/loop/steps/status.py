@@ -93,7 +93,7 @@ async def refresh_status(
     look_up = bool(state.status_requested_at)
     if state.status_comment_id is None:
         state.status_requested_at = time.time()
-        incident = await save(services, incident, state)
+        incident = await save(services.store, incident, state)
     comment_id = await upsert_marked_comment(
         gh,
         incident.repo,
@@ -107,4 +107,4 @@ async def refresh_status(
     if comment_id == state.status_comment_id:
         return incident
     state.status_comment_id = comment_id
-    return await save(services, incident, state)
+    return await save(services.store, incident, state)

@@ -52,7 +52,7 @@ def carries_fix(view: RolloutView, state: IncidentState) -> bool:
 async def on_completed(
     services: Services, ctx: JobContext, notification: Notification, view: RolloutView, mapping: Mapping
 ) -> None:
-    for incident in await rollout_incidents(services, view.namespace, view.name, LIVE):
+    for incident in await rollout_incidents(services.store, view.namespace, view.name, LIVE):
         state = IncidentState.of(incident)
         gh = services.github.installation_client(mapping.installation_id)
         if incident.stage is Stage.REDEPLOYING and carries_fix(view, state):
@@ -158,7 +158,7 @@ async def _comment_once(
         ):
             return incident
     state.fix = dataclasses.replace(state.fix, verified_requested=sha)
-    incident = await save(services, incident, state)
+    incident = await save(services.store, incident, state)
     await issues.post_comment(gh, incident.repo, number, body)
     return incident
 
@@ -167,6 +167,6 @@ async def on_progress(
     services: Services, ctx: JobContext, notification: Notification, view: RolloutView, mapping: Mapping
 ) -> None:
     """Updates, steps and pauses change no stage; they are kept in the audit trail of live incidents."""
-    for incident in await rollout_incidents(services, view.namespace, view.name, LIVE):
+    for incident in await rollout_incidents(services.store, view.namespace, view.name, LIVE):
         detail = {"event": notification.event.value, "revision": view.current_pod_hash, "phase": view.phase}
         await services.store.add_audit(incident.id, "rollout", detail)
