@@ -2,8 +2,8 @@
 
 Outcomes: the handler returns → done. ``TransientError`` (and any unexpected exception, logged with its
 traceback) → queued again after a capped, jittered exponential backoff, or after the error's
-``retry_after`` (never sooner), until ``max_attempts`` → failed with the last error. ``PermanentError``
-or an unknown kind → failed at once, with the reason.
+``retry_after`` (never sooner), until ``max_attempts`` → failed with the last error. ``PermanentError``,
+an unknown kind or a stored payload that cannot be parsed → failed at once, with the reason.
 
 While a handler runs, a heartbeat extends the job's lease every third of it. If the lease is lost
 (another worker re-claimed the job after our lease expired), the handler is cancelled: the new owner is
@@ -185,6 +185,9 @@ class JobRunner:
     async def _run(self, job: Job, worker_id: str) -> None:
         fields = {"job": job.id, "kind": job.kind, "key": job.key, "attempt": job.attempts}
         jlog = JobLogger(log, fields)
+        if job.payload_error:  # stored unreadable: no attempt can succeed
+            await self._fail(job, worker_id, job.payload_error, jlog)
+            return
         handler = self._handlers.get(job.kind)
         if handler is None:
             await self._fail(job, worker_id, f"unknown job kind {job.kind!r}", jlog)
