@@ -20,6 +20,8 @@ import asyncio
 import contextvars
 import functools
 import logging
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -44,6 +46,7 @@ class _Insert:
     payload: str
     delay: float
     done: asyncio.Future[tuple[int, bool]] = field(repr=False)
+    intake: bool = False  # from a delivery's intake (``URGENT``), not from a job
 
 
 @functools.lru_cache(maxsize=MAX_ROWS)
@@ -75,23 +78,23 @@ class GroupCommit:
         self._clock = clock
         self._waiting: list[_Insert] = []
         self._writer: asyncio.Task[None] | None = None
+        # When deliveries last queued up for a commit (two or more of them in one batch): the intake is
+        # saturated then, and the job workers pace themselves (app.jobs.JobRunner).
+        self.intake_saturated_at = -math.inf
 
     async def insert(self, kind: str, key: str, payload: str, delay: float) -> tuple[int, bool]:
         """Queue a job once per (kind, key), durably; return (job id, whether this call created it)."""
         done: asyncio.Future[tuple[int, bool]] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Insert(kind, key, payload, delay, done))
+        self._waiting.append(_Insert(kind, key, payload, delay, done, URGENT.get()))
         if self._writer is None or self._writer.done():
             # The writer serves the intake: its statements take the SQLite lock's fast lane, whoever
             # started it (a worker's enqueue must not slow the deliveries that join its batch).
             context = contextvars.copy_context()
             context.run(URGENT.set, True)
             self._writer = asyncio.create_task(self._write_all(), name="store-group-commit", context=context)
-        # A caller that gives up (its client went away) must not cancel the batch it shares.
-        try:
-            return await asyncio.shield(done)
-        except asyncio.CancelledError:
-            done.add_done_callback(_consume)
-            raise
+        # A caller that gives up (its client went away) cancels only its own future: the writer never
+        # awaits it (``_settle`` passes over a future already done), so the batch it shares goes on.
+        return await done
 
     async def close(self) -> None:
         """Wait for the rows already queued to be written."""
@@ -117,6 +120,8 @@ class GroupCommit:
                 break
             size, count = size + len(item.payload), count + 1
         batch, self._waiting = self._waiting[:count], self._waiting[count:]
+        if sum(item.intake for item in batch) > 1:
+            self.intake_saturated_at = time.monotonic()
         return batch
 
     async def _write(self, batch: list[_Insert]) -> None:
@@ -186,12 +191,6 @@ class GroupCommit:
         if payloads:
             await conn.execute(_payloads_statement(len(payloads) // 2), *payloads)
         return found
-
-
-def _consume(done: asyncio.Future[tuple[int, bool]]) -> None:
-    """Retrieve the outcome nobody waits for any more (asyncio would log it as never retrieved)."""
-    if not done.cancelled():
-        done.exception()
 
 
 def _settle(item: _Insert, outcome: tuple[int, bool] | BaseException) -> None:
