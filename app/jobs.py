@@ -2,8 +2,8 @@
 
 Outcomes: the handler returns → done. ``TransientError`` (and any unexpected exception, logged with its
 traceback) → queued again after a capped, jittered exponential backoff, or after the error's
-``retry_after`` (never sooner), until ``max_attempts`` → failed with the last error. ``PermanentError``
-or an unknown kind → failed at once, with the reason.
+``retry_after`` (never sooner), until ``max_attempts`` → failed with the last error. ``PermanentError``,
+an unknown kind or a stored payload that cannot be parsed → failed at once, with the reason.
 
 While a handler runs, a heartbeat extends the job's lease every third of it. If the lease is lost
 (another worker re-claimed the job after our lease expired), the handler is cancelled: the new owner is
@@ -101,6 +101,7 @@ class JobRunner:
         backoff_base: float = 2.0,
         backoff_cap: float = 600.0,
         depth_interval: float = 15.0,
+        saturated_pause: float = 0.05,
     ) -> None:
         self._store = store
         self._handlers = dict(handlers)
@@ -113,6 +114,7 @@ class JobRunner:
         self._poll = poll_interval
         self._backoff = (backoff_base, backoff_cap)
         self._depth_interval = depth_interval
+        self._saturated_pause = saturated_pause
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
         self._workers: list[asyncio.Task[None]] = []
@@ -176,6 +178,16 @@ class JobRunner:
                 await self._run(job, worker_id)
             except Exception:  # the store failed while recording the outcome: the lease will bring it back
                 log.exception("job %s: could not record its outcome", job.id)
+            await self._yield_to_intake()
+
+    async def _yield_to_intake(self) -> None:
+        """While this process's intake is saturated, rest a moment after each job. A delivery is
+        acknowledged only once stored, and GitHub does not send again one it timed out on, while a stored
+        job can wait: the intake gets the CPU first, the workers keep a bounded share (one job per
+        worker per pause) and drain the queue at full speed once the burst is over."""
+        if self._store.intake_saturated(within=self._saturated_pause):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._saturated_pause)
 
     async def _sleep(self, seconds: float) -> None:
         """Wait for a wake-up (or stop), at most ``seconds``."""
@@ -185,6 +197,9 @@ class JobRunner:
     async def _run(self, job: Job, worker_id: str) -> None:
         fields = {"job": job.id, "kind": job.kind, "key": job.key, "attempt": job.attempts}
         jlog = JobLogger(log, fields)
+        if job.payload_error:  # stored unreadable: no attempt can succeed
+            await self._fail(job, worker_id, job.payload_error, jlog)
+            return
         handler = self._handlers.get(job.kind)
         if handler is None:
             await self._fail(job, worker_id, f"unknown job kind {job.kind!r}", jlog)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from app.errors import ConfigError
-from app.store.driver import Driver, PgDriver, SqliteDriver
+from app.store.driver import Driver, PgDriver
 from app.store.incidents import IncidentQueries
 from app.store.jobs import JobQueries
 from app.store.misc import MiscQueries
@@ -29,6 +29,7 @@ from app.store.records import (
     UserToken,
 )
 from app.store.schema import migrate
+from app.store.sqlite import SqliteDriver
 
 __all__ = [
     "JSON",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection
 
 from app.store.driver import Driver
@@ -18,6 +19,10 @@ class StoreBase:
     def engine(self) -> str:
         """``"sqlite"`` or ``"postgresql"``."""
         return self._db.engine
+
+    def intake_saturated(self, within: float) -> bool:
+        """Whether deliveries queued up for a commit in this process in the last ``within`` seconds."""
+        return time.monotonic() - self._job_inserts.intake_saturated_at < within
 
     def now(self) -> float:
         """The store's clock (epoch seconds, UTC); injectable so tests can move time."""

@@ -16,6 +16,8 @@ from app.store.base import StoreBase, in_list
 from app.store.records import JSON, Job, JobStatus, JSONText, dump_json, load_json
 
 _MAX_ERROR = 4000
+# A job with its payload (schema step 2 keeps payloads in a table of their own).
+_WITH_PAYLOAD = "SELECT j.*, p.payload FROM jobs j LEFT JOIN job_payloads p ON p.job_id = j.id"
 
 
 def _oldest(status: str, due: str, kind_filter: str, lock: str) -> str:
@@ -67,13 +69,18 @@ class JobQueries(StoreBase):
         # PostgreSQL: SKIP LOCKED lets concurrent claimers pass over each other's row, and the row is
         # re-checked after locking. SQLite: a lone write statement takes the database write lock before it
         # reads (waiting for it under busy_timeout), so no other process can claim in between.
-        row = await self._db.fetchrow(sql, *args)
-        return Job.from_row(row) if row else None
+        row = await self._db.quick_fetchrow(sql, *args)
+        if row is None:
+            return None
+        # A second statement, not a join in the claim's RETURNING (SQLite has no UPDATE in a WITH); should
+        # it fail, the job is leased and comes back when its lease expires, as after a crash.
+        found = await self._db.quick_fetchrow("SELECT payload FROM job_payloads WHERE job_id = $1", row["id"])
+        return Job.from_row({**row, "payload": None if found is None else found["payload"]})
 
     async def heartbeat(self, job_id: int, worker_id: str, lease_seconds: float) -> bool:
         """Extend the lease; False if the job is no longer running under this worker."""
         now = self.now()
-        changed = await self._db.execute(
+        changed = await self._db.quick_execute(
             "UPDATE jobs SET lease_until = $1, updated_at = $2"
             " WHERE id = $3 AND worker_id = $4 AND status = 'running'",
             now + lease_seconds,
@@ -92,7 +99,7 @@ class JobQueries(StoreBase):
 
     async def _finish(self, job_id: int, worker_id: str, status: JobStatus, error: str | None) -> bool:
         now = self.now()
-        changed = await self._db.execute(
+        changed = await self._db.quick_execute(
             "UPDATE jobs SET status = $1, last_error = COALESCE($2, last_error), lease_until = NULL,"
             " finished_at = $3, updated_at = $3"
             " WHERE id = $4 AND worker_id = $5 AND status = 'running'",
@@ -107,7 +114,7 @@ class JobQueries(StoreBase):
     async def retry_later(self, job_id: int, worker_id: str, delay: float, error: str) -> bool:
         """Put the job back in the queue, runnable after ``delay`` seconds; keep the error."""
         now = self.now()
-        changed = await self._db.execute(
+        changed = await self._db.quick_execute(
             "UPDATE jobs SET status = 'queued', run_after = $1, last_error = $2, worker_id = NULL,"
             " lease_until = NULL, updated_at = $3"
             " WHERE id = $4 AND worker_id = $5 AND status = 'running'",
@@ -120,16 +127,16 @@ class JobQueries(StoreBase):
         return changed == 1
 
     async def get_job(self, job_id: int) -> Job | None:
-        row = await self._db.fetchrow("SELECT * FROM jobs WHERE id = $1", job_id)
+        row = await self._db.quick_fetchrow(f"{_WITH_PAYLOAD} WHERE j.id = $1", job_id)
         return Job.from_row(row) if row else None
 
     async def list_jobs(self, status: JobStatus | str | None = None, limit: int = 100) -> list[Job]:
         """Newest first."""
         if status is None:
-            rows = await self._db.fetch("SELECT * FROM jobs ORDER BY id DESC LIMIT $1", limit)
+            rows = await self._db.fetch(f"{_WITH_PAYLOAD} ORDER BY j.id DESC LIMIT $1", limit)
         else:
             rows = await self._db.fetch(
-                "SELECT * FROM jobs WHERE status = $1 ORDER BY id DESC LIMIT $2", str(status), limit
+                f"{_WITH_PAYLOAD} WHERE j.status = $1 ORDER BY j.id DESC LIMIT $2", str(status), limit
             )
         return [Job.from_row(row) for row in rows]
 
@@ -150,14 +157,14 @@ class JobQueries(StoreBase):
         )
 
     async def get_step(self, job_id: int, step: str) -> JSON | None:
-        row = await self._db.fetchrow(
+        row = await self._db.quick_fetchrow(
             "SELECT result FROM job_steps WHERE job_id = $1 AND step = $2", job_id, step
         )
         return load_json(row["result"]) if row else None
 
     async def save_step(self, job_id: int, step: str, result: JSON) -> None:
         """Remember a step's result; the first saved result wins."""
-        await self._db.execute(
+        await self._db.quick_execute(
             "INSERT INTO job_steps (job_id, step, result, created_at) VALUES ($1, $2, $3, $4)"
             " ON CONFLICT (job_id, step) DO NOTHING",
             job_id,

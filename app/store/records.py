@@ -79,14 +79,21 @@ class Job:
     created_at: float
     updated_at: float
     finished_at: float | None
+    # Why the stored payload could not be read ("" when it could; ``payload`` is then {}): the runner
+    # fails such a job for good with this reason, and the queue's other jobs are claimed as usual.
+    payload_error: str = ""
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Job:
+        try:
+            payload, payload_error = load_json(row["payload"]), ""
+        except orjson.JSONDecodeError as exc:
+            payload, payload_error = {}, f"the job's stored payload is not JSON: {exc}"
         return cls(
             id=int(row["id"]),
             kind=row["kind"],
             key=row["key"],
-            payload=load_json(row["payload"]),
+            payload=payload,
             status=JobStatus(row["status"]),
             attempts=int(row["attempts"]),
             run_after=float(row["run_after"]),
@@ -96,6 +103,7 @@ class Job:
             created_at=float(row["created_at"]),
             updated_at=float(row["updated_at"]),
             finished_at=_opt_float(row["finished_at"]),
+            payload_error=payload_error,
         )
 
 

@@ -1,6 +1,7 @@
 """Schema migrations: an ordered list of SQL steps, applied once each, recorded in ``schema_version``.
 
-Steps are written once for both engines; ``{pk}``, ``{float}`` and ``{blob}`` expand to each engine's type.
+Steps are written once for both engines; ``{pk}``, ``{float}``, ``{blob}`` and ``{id}`` (a column holding
+another table's ``{pk}``; SQLite's ``INTEGER PRIMARY KEY`` is the row id itself) expand to each engine's type.
 JSON lives in TEXT columns on both engines (the store encodes and decodes it), times are epoch seconds
 (UTC) in double precision columns. Never edit a released step: append a new one.
 
@@ -19,8 +20,13 @@ from app.store.driver import Conn, Driver
 log = logging.getLogger(__name__)
 
 _TYPES = {
-    "sqlite": {"pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "float": "REAL", "blob": "BLOB"},
-    "postgresql": {"pk": "BIGSERIAL PRIMARY KEY", "float": "DOUBLE PRECISION", "blob": "BYTEA"},
+    "sqlite": {"pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "float": "REAL", "blob": "BLOB", "id": "INTEGER"},
+    "postgresql": {
+        "pk": "BIGSERIAL PRIMARY KEY",
+        "float": "DOUBLE PRECISION",
+        "blob": "BYTEA",
+        "id": "BIGINT",
+    },
 }
 
 MIGRATIONS: list[list[str]] = [
@@ -113,6 +119,18 @@ MIGRATIONS: list[list[str]] = [
             expires_at {float},
             PRIMARY KEY (ns, key)
         )""",
+    ],
+    # 2: a job's payload in a table of its own. SQLite rewrites a whole row on every UPDATE whose size
+    # changes, and reads past the payload to reach the columns after it: each claim and each completion
+    # wrote a delivery's 12 KB (four overflow pages) to the WAL again, and read it to check the status
+    # (bench/webhook.py --closed-loop --event issue_comment.created, issue 20). The payload is written once.
+    [
+        """CREATE TABLE job_payloads (
+            job_id {id} PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+            payload TEXT NOT NULL
+        )""",
+        "INSERT INTO job_payloads (job_id, payload) SELECT id, payload FROM jobs",
+        "ALTER TABLE jobs DROP COLUMN payload",
     ],
 ]
 
