@@ -29,6 +29,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bench import naive_intake
 from bench.figures import Figure
 from bench.load_generator import DEFAULT_EVENT, EVENTS, compact_body
 from bench.webhook import ROOT, _port, depth, start_app, wait_drained, wait_healthy
@@ -44,6 +45,9 @@ class Load:
     warmup: float = 2.0  # seconds of load per server first, not counted
     turn: float = 1.0  # seconds of one turn (the servers alternate)
     event: str = DEFAULT_EVENT  # which delivery (bench.load_generator.EVENTS)
+    # The naive anchor's SQLite level: FULL, the durability of Fixloop's intake commit (a delivery
+    # acknowledged is on the disk); NORMAL, the weaker one, for comparison.
+    naive_synchronous: str = "FULL"
 
 
 @dataclass
@@ -105,10 +109,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(10)
 
 
-def start_naive(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_naive(tmp: Path, synchronous: str) -> tuple[subprocess.Popen[bytes], str]:
     port = _port()
     command = [sys.executable, "-m", "bench.naive_intake", "--port", str(port)]
-    command += ["--database", str(tmp / "naive.db")]
+    command += ["--database", str(tmp / "naive.db"), "--synchronous", synchronous]
     with (tmp / "naive.log").open("ab") as out:
         return subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=out), f"http://127.0.0.1:{port}"
 
@@ -119,7 +123,7 @@ async def measure(load: Load, extra: dict[str, str] | None = None) -> Comparison
         port = _port()
         app_url = f"http://127.0.0.1:{port}"
         app = start_app(f"sqlite:///{tmp}/app.db", port, Path(tmp) / "app.log", extra=extra)
-        naive, naive_url = start_naive(Path(tmp))
+        naive, naive_url = start_naive(Path(tmp), load.naive_synchronous)
         try:
             await wait_healthy(app_url)
             await wait_healthy(naive_url)
@@ -170,7 +174,8 @@ def report(found: Comparison, load: Load) -> None:
     print(
         f"closed loop: {load.connections} connections, {load.seconds:.0f} s counted per server after"
         f" {load.warmup:.0f} s of warm-up, in turns of {load.turn:.1f} s;"
-        f" signed {load.event} deliveries of {len(compact_body(load.event)) / 1000:.1f} kB"
+        f" signed {load.event} deliveries of {len(compact_body(load.event)) / 1000:.1f} kB;"
+        f" naive-sqlite at synchronous = {load.naive_synchronous}"
     )
     print("  " + _line(found.naive))
     print("  " + _line(found.app))
@@ -215,4 +220,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=sorted(EVENTS),
         default=DEFAULT_EVENT,
         help="issues.opened: Fixloop acknowledges it unstored; issue_comment.created: it stores and runs it",
+    )
+    parser.add_argument(
+        "--naive-synchronous",
+        choices=naive_intake.SYNCHRONOUS,
+        default=Load.naive_synchronous,
+        help="the naive anchor's SQLite level: FULL as Fixloop's intake commit, or the weaker NORMAL",
     )

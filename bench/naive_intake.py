@@ -5,8 +5,10 @@
 An aiohttp handler as anyone would write it first: read the body, check ``X-Hub-Signature-256`` (HMAC-SHA256,
 ``hmac.compare_digest``), insert the body into SQLite and commit, one commit per request, then answer 202.
 No parsing, no queue, no workers: the floor a durable intake has to reach. The SQLite file gets the same
-durability as Fixloop's store (WAL, ``synchronous = NORMAL``) so the two pay the same for a commit, and the
-delivery id is unique as Fixloop's job key is (a redelivery is answered, not stored twice).
+durability as Fixloop's intake (WAL, ``synchronous = FULL``: a delivery acknowledged is on the disk, not
+only in the OS's cache) so the two pay the same for a commit, and the delivery id is unique as Fixloop's
+job key is (a redelivery is answered, not stored twice). ``--synchronous NORMAL`` gives the weaker level
+(a power cut may take the last acknowledged deliveries back) for comparison.
 """
 
 from __future__ import annotations
@@ -27,9 +29,14 @@ SCHEMA = (
 )
 
 
-def open_database(path: str) -> sqlite3.Connection:
+SYNCHRONOUS = ("FULL", "NORMAL")
+
+
+def open_database(path: str, synchronous: str = "FULL") -> sqlite3.Connection:
+    if synchronous not in SYNCHRONOUS:
+        raise ValueError(f"synchronous must be one of {SYNCHRONOUS}")
     db = sqlite3.connect(path, isolation_level=None)
-    for pragma in ("journal_mode = WAL", "synchronous = NORMAL"):
+    for pragma in ("journal_mode = WAL", f"synchronous = {synchronous}"):
         db.execute(f"PRAGMA {pragma}").fetchall()
     db.execute(SCHEMA)
     return db
@@ -65,8 +72,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--database", required=True)
+    parser.add_argument("--synchronous", choices=SYNCHRONOUS, default="FULL")
     args = parser.parse_args()
-    app = make_app(open_database(args.database), SECRET.encode())
+    app = make_app(open_database(args.database, args.synchronous), SECRET.encode())
     web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None)
 
 

@@ -235,7 +235,9 @@ def main() -> None:
     closed_loop.add_arguments(parser)
     args = parser.parse_args()
     if args.closed_loop:
-        load = closed_loop.Load(args.connections, args.seconds, args.warmup, args.slice, args.event)
+        load = closed_loop.Load(
+            args.connections, args.seconds, args.warmup, args.slice, args.event, args.naive_synchronous
+        )
         closed_loop.report(asyncio.run(closed_loop.measure(load)), load)
         return
     report(asyncio.run(measure(args.rate, args.seconds, args.database, split=args.split)))

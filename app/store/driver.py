@@ -46,9 +46,12 @@ class Driver(Conn, Protocol):
     engine: str
     skip_locked: str  # " FOR UPDATE SKIP LOCKED" where the engine has it, else ""
 
-    def transaction(self, *, quick: bool = False) -> contextlib.AbstractAsyncContextManager[Conn]:
+    def transaction(
+        self, *, quick: bool = False, durable: bool = False
+    ) -> contextlib.AbstractAsyncContextManager[Conn]:
         """BEGIN (IMMEDIATE on SQLite) ... COMMIT, ROLLBACK on error. ``quick``: its statements are quick
-        ones (below)."""
+        ones (below). ``durable``: COMMIT returns once the transaction would survive a power cut, not only
+        a crash of the process (what an acknowledgement needs)."""
         ...
 
     # A statement that reaches a few rows through an index, on the path of every delivery or job (the
@@ -137,7 +140,9 @@ class PgDriver:
         return await self._conn.fetchrow(sql, *args)
 
     @contextlib.asynccontextmanager
-    async def transaction(self, *, quick: bool = False) -> AsyncIterator[Conn]:
+    async def transaction(self, *, quick: bool = False, durable: bool = False) -> AsyncIterator[Conn]:
+        # ``durable`` is PostgreSQL's default already: with synchronous_commit = on (or stronger, which a
+        # SET here could only weaken), COMMIT returns once its WAL is flushed.
         with _pg_errors():
             async with self._pool.acquire() as conn, conn.transaction():
                 yield _PgConn(conn)

@@ -31,6 +31,7 @@ from app.store.priority_lock import PriorityLock
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 OPEN_ATTEMPTS = 5
+SYNCHRONOUS = "NORMAL"  # the connection's level; a durable transaction (the intake's) commits with FULL
 
 Result = tuple[list[Row], int]  # the rows a statement returned, the rows it changed
 
@@ -148,7 +149,7 @@ def _open(path: str, busy_timeout_ms: int) -> sqlite3.Connection:
         for pragma in (
             f"busy_timeout = {int(busy_timeout_ms)}",
             "foreign_keys = ON",
-            "synchronous = NORMAL",
+            f"synchronous = {SYNCHRONOUS}",
             "journal_mode = WAL",
             "busy_timeout = 0",  # the loop thread's setting: see the module's docstring
         ):
@@ -217,19 +218,33 @@ class SqliteDriver:
         return first(await self.quick_fetch(sql, *args))
 
     @contextlib.asynccontextmanager
-    async def transaction(self, *, quick: bool = False) -> AsyncIterator[Conn]:
+    async def transaction(self, *, quick: bool = False, durable: bool = False) -> AsyncIterator[Conn]:
         """``quick``: a few indexed statements, run on the loop's thread once the write lock is ours (only
-        BEGIN IMMEDIATE can find the database busy: it is the one run again on the store's thread)."""
+        BEGIN IMMEDIATE can find the database busy: it is the one run again on the store's thread).
+
+        ``durable``: the COMMIT returns only once the WAL is on the disk (``synchronous = FULL`` for this
+        transaction; the connection's NORMAL syncs only at checkpoints, so a power cut may take the last
+        commits back). The intake's inserts need it: a delivery is acknowledged once its job has
+        committed, and GitHub does not send a delivery again by itself. The other writes (claims,
+        outcomes, steps) keep NORMAL: lost, they are redone once the lease expires. The COMMIT, which
+        waits for the disk, runs on the store's thread, so the loop goes on meanwhile."""
         conn: Conn = _QuickConn(self._connection) if quick else self._conn
         async with self._lock.hold():
-            await conn.fetch("BEGIN IMMEDIATE")
+            if durable:  # SQLite refuses to change the level inside a transaction
+                self._connection.run_here("PRAGMA synchronous = FULL", ())
             try:
-                yield conn
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await conn.fetch("ROLLBACK")
-                raise
-            await conn.fetch("COMMIT")
+                await conn.fetch("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await conn.fetch("ROLLBACK")
+                    raise
+                await (self._conn if durable else conn).fetch("COMMIT")
+            finally:
+                if durable:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._connection.run_here(f"PRAGMA synchronous = {SYNCHRONOUS}", ())
 
     async def close(self) -> None:
         """Close the connection and stop its thread; a second call does nothing."""
