@@ -43,6 +43,21 @@ def _clusters_line(settings: Settings) -> bool:
     )
 
 
+async def _database_line(settings: Settings) -> bool:
+    try:
+        store = await open_store(settings.database_url)
+        try:
+            await store.ping()
+            problem = await store.durability_problem()
+        finally:
+            await store.close()
+    except Exception as exc:  # report any failure to reach the store as a failed check
+        return _line(False, "DATABASE_URL", f"{type(exc).__name__}: {exc}")
+    if problem:  # the operator's choice to make, so a warning, not a failure
+        print(f"warn DATABASE_URL: {problem}")
+    return _line(True, "DATABASE_URL", settings.database_url.split("://")[0] + " reachable")
+
+
 async def check_config(settings: Settings) -> int:
     """Validate what can be validated without side effects; exit 1 when something required is missing."""
     results = [
@@ -71,13 +86,7 @@ async def check_config(settings: Settings) -> int:
             results.append(_line(False, "FIXLOOP_A2A_URL", f"{exc} (incidents would fall back to the LLM)"))
     mcp = f"port {settings.mcp_port}, agents told {settings.mcp_public_url}" if settings.mcp_port else "off"
     print(f"info MCP server: {mcp}")
-    try:
-        store = await open_store(settings.database_url)
-        await store.ping()
-        await store.close()
-        results.append(_line(True, "DATABASE_URL", settings.database_url.split("://")[0] + " reachable"))
-    except Exception as exc:  # report any failure to reach the store as a failed check
-        results.append(_line(False, "DATABASE_URL", f"{type(exc).__name__}: {exc}"))
+    results.append(await _database_line(settings))
     if not all(results):
         print("fixloop: configuration incomplete", file=sys.stderr)
         return 1

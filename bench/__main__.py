@@ -48,7 +48,7 @@ def run_saturation(sizes: Sizes) -> list[Figure]:
     found: list[Figure] = []
     for event in ("issues.opened", "issue_comment.created"):  # unstored by Fixloop; stored and run
         load = closed_loop.Load(seconds=min(sizes.webhook_seconds, 10), event=event)
-        found += closed_loop.figures(asyncio.run(closed_loop.measure(load)), event)
+        found += closed_loop.figures(asyncio.run(closed_loop.measure(load)), load)
     return found
 
 

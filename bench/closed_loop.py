@@ -186,11 +186,12 @@ def report(found: Comparison, load: Load) -> None:
     print(f"app/naive-sqlite {found.ratio:.2f}")
 
 
-def figures(found: Comparison, event: str = DEFAULT_EVENT) -> list[Figure]:
+def figures(found: Comparison, load: Load) -> list[Figure]:
     app, naive = found.app, found.naive
     return [
         Figure(
-            f"webhook intake at saturation ({DEFAULT_CONNECTIONS} connections, {event}), app / naive-sqlite",
+            f"webhook intake at saturation ({load.connections} connections, {load.event}),"
+            f" app / naive-sqlite at {load.naive_synchronous}",
             f"{found.ratio:.2f} ({app.rate:.0f} / {naive.rate:.0f} req/s)",
             f">= {GOAL_RATIO:.1f}",
             found.ratio >= GOAL_RATIO and app.failures == 0,

@@ -54,6 +54,22 @@ class Store(JobQueries, IncidentQueries, MiscQueries):
         """Raise ``TransientError`` if the database cannot be reached."""
         await self._db.fetchrow("SELECT 1 AS ok")
 
+    async def durability_problem(self) -> str:
+        """Why an acknowledged delivery could be lost in a crash of the database server, or "".
+
+        Fixloop answers 202 once a delivery's job has committed. SQLite: its job inserts commit with
+        ``synchronous = FULL`` (``app.store.sqlite``). PostgreSQL: COMMIT waits for the WAL flush unless
+        ``synchronous_commit`` is off (``local`` and stronger flush on the server itself)."""
+        if self._db.engine != "postgresql":
+            return ""
+        row = await self._db.fetchrow("SELECT current_setting('synchronous_commit') AS level")
+        level = str(row["level"]) if row else ""
+        if level == "off":
+            return (
+                "synchronous_commit = off: a delivery acknowledged just before the server crashes may be lost"
+            )
+        return ""
+
     async def schema_version(self) -> int:
         row = await self._db.fetchrow("SELECT max(version) AS v FROM schema_version")
         return int(row["v"]) if row and row["v"] is not None else 0

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from app.cli import check_config
+from app.settings import Settings
 from app.store import Store, open_store
 from app.store.sqlite import SqliteDriver
 from tests.processes import ROOT
@@ -116,3 +118,30 @@ def test_only_the_insert_waits_for_the_disk(tmp_path: Path) -> None:
     _, insert, job, _ = _phases(trace.read_text())
     assert any(f"{database.name}-wal>" in line for line in insert), f"the insert's WAL not synced: {insert}"
     assert job == [], f"claim, step and completion waited for the disk: {job}"
+
+
+async def test_the_store_says_when_its_commits_are_not_durable(store_url: str, engine: str) -> None:
+    store = await open_store(store_url)
+    try:
+        assert await store.durability_problem() == ""
+    finally:
+        await store.close()
+    if engine != "postgresql":
+        return
+    # Query parameters become server settings: a database whose commits do not wait for the WAL flush.
+    weak = await open_store(f"{store_url}&synchronous_commit=off")
+    try:
+        assert "synchronous_commit = off" in await weak.durability_problem()
+    finally:
+        await weak.close()
+
+
+async def test_check_config_warns_about_a_database_without_durable_commits(
+    store_url: str, engine: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"{store_url}&synchronous_commit=off" if engine == "postgresql" else store_url
+    env = {"GITHUB_WEBHOOK_SECRET": "s", "FIXLOOP_NOTIFY_TOKEN": "t", "DATABASE_URL": url}
+    await check_config(Settings.from_env(env))
+    out = capsys.readouterr().out
+    assert f"ok   DATABASE_URL: {engine} reachable" in out
+    assert ("warn DATABASE_URL: synchronous_commit = off" in out) == (engine == "postgresql")
