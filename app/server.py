@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
+from app.errors import TransientError
 from app.github.oauth_routes import OAuthEndpoints, oauth_routes
 from app.github.webhook import WebhookIntake
 from app.loop.gate import GateEndpoint
@@ -45,6 +46,9 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return json_error(exc.status, exc.reason)
     except asyncio.CancelledError:
         raise
+    except TransientError as exc:  # a dependency (store, GitHub) failing for now: try again later
+        log.warning("%s %s: %s", request.method, request.path, exc)
+        return json_error(503, f"temporarily unavailable: {exc}")
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
         return json_error(500, "internal error; the details are in Fixloop's log")

@@ -21,6 +21,12 @@ def json_error(status: int, reason: str, **extra: Any) -> web.Response:
     return web.json_response({"error": reason, **extra}, status=status)
 
 
+def not_stored(exc: Exception) -> str:
+    """The 503's reason when the store could not take a delivery (down, busy, full): it was not
+    acknowledged, so the sender's own retry, or a redelivery, is what brings it in."""
+    return f"the delivery could not be stored ({exc}); it is not acknowledged: send it again later"
+
+
 async def read_limited(request: web.Request, limit: int) -> bytes:
     """Read the body, refusing (413) anything over ``limit`` bytes, declared or streamed."""
     declared = request.content_length

@@ -10,9 +10,10 @@ from typing import Any, NamedTuple
 import orjson
 from aiohttp import web
 
+from app.errors import TransientError
 from app.metrics import Metrics
 from app.store import JSONText
-from app.web import JobSink, json_error, matching_candidate, read_limited
+from app.web import JobSink, json_error, matching_candidate, not_stored, read_limited
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,12 @@ class WebhookIntake:
         if not self._is_handled(event, parsed.action):
             self._count(event, "ignored")
             return _ignored(event, parsed.action)
-        job_id, created = await self._sink.submit(JOB_KIND, delivery, job_payload(event, delivery, body))
+        try:
+            job_id, created = await self._sink.submit(JOB_KIND, delivery, job_payload(event, delivery, body))
+        except TransientError as exc:  # the store is down or full: no 202 for what is not stored
+            log.warning("delivery %s not stored: %s", delivery, exc, extra={"fields": {"event": event}})
+            self._count(event, "unstored")
+            return json_error(503, not_stored(exc))
         outcome = "queued" if created else "duplicate"
         self._count(event, outcome)
         return _accepted(job_id, outcome)

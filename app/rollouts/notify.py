@@ -10,9 +10,10 @@ import orjson
 from aiohttp import web
 
 from app.clusters import DEFAULT_CLUSTER, ClusterRegistry
+from app.errors import TransientError
 from app.metrics import Metrics
 from app.rollouts.notification import BadNotification, Notification, parse_notification
-from app.web import JobSink, bearer_token, json_error, read_limited
+from app.web import JobSink, bearer_token, json_error, not_stored, read_limited
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +61,14 @@ class NotifyIntake:
             return web.json_response({"outcome": "ignored", "reason": problem}, status=202)
         # The repository's consent (`sources:` in its .github/fixloop.yml) is checked by the job: it
         # needs the repository's config from GitHub, which is no work for this request.
-        job_id, created = await self._sink.submit(
-            JOB_KIND, _job_key(body, name), {"body": parsed, "cluster": name}
-        )
+        try:
+            job_id, created = await self._sink.submit(
+                JOB_KIND, _job_key(body, name), {"body": parsed, "cluster": name}
+            )
+        except TransientError as exc:  # the store is down or full: no 202 for what is not stored
+            log.warning("notification not stored: %s", exc, extra={"fields": _fields(notification, name)})
+            self._metrics.notifications.labels(notification.event.value, "unstored", name).inc()
+            return json_error(503, not_stored(exc))
         outcome = "queued" if created else "duplicate"
         self._metrics.notifications.labels(notification.event.value, outcome, name).inc()
         return web.json_response({"outcome": outcome, "job": job_id}, status=202)

@@ -47,7 +47,8 @@ def _sqlite_errors() -> Iterator[None]:
         yield
     except sqlite3.OperationalError as exc:
         text = str(exc).lower()
-        if _busy(exc) or "unable to open" in text or "disk i/o" in text:
+        # "database or disk is full": free space (or a page limit raised) and the same statement succeeds
+        if _busy(exc) or "unable to open" in text or "disk i/o" in text or "is full" in text:
             raise TransientError(f"sqlite: {exc}") from exc
         raise
     except (sqlite3.ProgrammingError, ValueError, OSError) as exc:  # ProgrammingError: a closed connection
@@ -231,7 +232,8 @@ class SqliteDriver:
         conn: Conn = _QuickConn(self._connection) if quick else self._conn
         async with self._lock.hold():
             if durable:  # SQLite refuses to change the level inside a transaction
-                self._connection.run_here("PRAGMA synchronous = FULL", ())
+                with _sqlite_errors():
+                    self._connection.run_here("PRAGMA synchronous = FULL", ())
             try:
                 await conn.fetch("BEGIN IMMEDIATE")
                 try:

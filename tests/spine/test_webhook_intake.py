@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
+from tests.fakes.kube_demo import demo_notification
 from tests.fakes.webhooks import load_fixture, sign, webhook_headers
 from tests.harness import WEBHOOK_SECRET, AppHarness
 
@@ -111,3 +112,32 @@ async def test_installation_event_runs_its_handler_through_the_queue(app_harness
     handler = "handler:app.loop.installations.note_installation_change"
     step = await app_harness.services.store.get_step(job_id, handler)
     assert step == {}
+
+
+async def test_a_full_disk_is_503_with_a_reason_and_the_redelivery_is_stored(app_harness: AppHarness) -> None:
+    """SQLite's own "database or disk is full" (its page limit set to the pages it has): the delivery is
+    not acknowledged, the answer says why, and GitHub's redelivery is stored once there is room again."""
+    store = app_harness.services.store
+    pages = await store._db.fetchrow("PRAGMA page_count")
+    assert pages is not None
+    await store._db.fetchrow(f"PRAGMA max_page_count = {int(pages['page_count'])}")
+    payload = load_fixture("issue_comment", "created")
+    delivery = str(uuid.uuid4())
+    refused = await app_harness.post_webhook("issue_comment", payload, delivery=delivery)
+    assert refused.status == 503
+    assert "could not be stored" in (await refused.json())["error"]
+    assert "full" in (await refused.json())["error"]
+    await store._db.fetchrow("PRAGMA max_page_count = 1073741823")
+    stored = await app_harness.post_webhook("issue_comment", payload, delivery=delivery)
+    assert stored.status == 202 and (await stored.json())["outcome"] == "queued"
+
+
+async def test_a_notification_the_store_cannot_take_is_503(app_harness: AppHarness) -> None:
+    assert app_harness.github is not None and app_harness.kube is not None
+    app_harness.github.add_installation("acme", ["rollouts-demo"])
+    app_harness.kube.load_demo()
+    await app_harness.services.store.close()  # the store gone: SQLite's connection closed under the app
+    refused = await app_harness.notify(demo_notification())
+    assert refused.status == 503
+    assert "not acknowledged" in (await refused.json())["error"]
+    assert "closed" in (await refused.json())["error"]
