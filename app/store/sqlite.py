@@ -238,11 +238,11 @@ class SqliteDriver:
                 await conn.fetch("BEGIN IMMEDIATE")
                 try:
                     yield conn
-                except BaseException:
+                    await (self._conn if durable else conn).fetch("COMMIT")
+                except BaseException:  # the body's error, or a COMMIT refused (disk full): none left open
                     with contextlib.suppress(Exception):
                         await conn.fetch("ROLLBACK")
                     raise
-                await (self._conn if durable else conn).fetch("COMMIT")
             finally:
                 if durable:
                     with contextlib.suppress(sqlite3.Error):

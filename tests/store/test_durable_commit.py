@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -57,6 +58,27 @@ async def test_a_durable_transaction_that_fails_leaves_normal_and_no_row(tmp_pat
         assert await _level(store) == NORMAL
         assert await store.list_jobs() == []
         job_id, created = await store.enqueue("github", "after", {"n": 2})  # the connection still works
+        assert created and (await store.get_job(job_id)) is not None
+    finally:
+        await store.close()
+
+
+async def test_a_commit_sqlite_refuses_leaves_no_transaction_open(tmp_path: Path) -> None:
+    """A deferred foreign key fails at COMMIT, and SQLite keeps the transaction open then: it is rolled
+    back, so the next write does not meet "cannot start a transaction within a transaction"."""
+    store = await open_store(f"sqlite:///{tmp_path / 'fixloop.db'}")
+    try:
+        assert isinstance(store._db, SqliteDriver)
+        await store._db.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        await store._db.execute(
+            "CREATE TABLE child (parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+            async with store._db.transaction(quick=True, durable=True) as conn:
+                await conn.execute("INSERT INTO child (parent) VALUES (42)")
+        assert await store._db.fetch("SELECT * FROM child") == []
+        assert await _level(store) == NORMAL
+        job_id, created = await store.enqueue("github", "after", {"n": 3})
         assert created and (await store.get_job(job_id)) is not None
     finally:
         await store.close()
