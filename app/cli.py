@@ -25,6 +25,7 @@ from app.rollouts.snapshot import EXAMPLES, SnapshotCluster
 from app.services import start_services, stop_services
 from app.settings import Settings
 from app.store import open_store
+from app.store.schema import LATEST
 
 
 def _line(ok: bool, what: str, detail: str) -> bool:
@@ -44,10 +45,11 @@ def _clusters_line(settings: Settings) -> bool:
 
 
 async def _database_line(settings: Settings) -> bool:
+    """Reach the store without migrating it (migrations go forward only: a look must not upgrade it)."""
     try:
-        store = await open_store(settings.database_url)
+        store = await open_store(settings.database_url, migrate_schema=False)
         try:
-            await store.ping()
+            version = await store.schema_version()
             problem = await store.durability_problem()
         finally:
             await store.close()
@@ -55,7 +57,13 @@ async def _database_line(settings: Settings) -> bool:
         return _line(False, "DATABASE_URL", f"{type(exc).__name__}: {exc}")
     if problem:  # the operator's choice to make, so a warning, not a failure
         print(f"warn DATABASE_URL: {problem}")
-    return _line(True, "DATABASE_URL", settings.database_url.split("://")[0] + " reachable")
+    engine = settings.database_url.split("://")[0]
+    if version > LATEST:
+        return _line(
+            False, "DATABASE_URL", f"{engine} schema v{version} is newer than this Fixloop's v{LATEST}"
+        )
+    upgrade = f"; `serve` migrates it to v{LATEST} (back it up first)" if version < LATEST else ""
+    return _line(True, "DATABASE_URL", f"{engine} reachable, schema v{version}{upgrade}")
 
 
 async def check_config(settings: Settings) -> int:

@@ -71,6 +71,14 @@ class Store(JobQueries, IncidentQueries, MiscQueries):
         return ""
 
     async def schema_version(self) -> int:
+        """The last migration step applied; 0 for a database Fixloop has not used yet."""
+        if self._db.engine == "postgresql":
+            exists = "SELECT to_regclass('schema_version') IS NOT NULL AS found"
+        else:
+            exists = "SELECT count(*) > 0 AS found FROM sqlite_master WHERE name = 'schema_version'"
+        found = await self._db.fetchrow(exists)
+        if not found or not found["found"]:
+            return 0
         row = await self._db.fetchrow("SELECT max(version) AS v FROM schema_version")
         return int(row["v"]) if row and row["v"] is not None else 0
 
@@ -91,15 +99,23 @@ async def _connect(database_url: str, pool_size: int) -> Driver:
 
 
 async def open_store(
-    database_url: str, *, clock: Callable[[], float] = time.time, pool_size: int = 10
+    database_url: str,
+    *,
+    clock: Callable[[], float] = time.time,
+    pool_size: int = 10,
+    migrate_schema: bool = True,
 ) -> Store:
-    """Connect and bring the schema up to date (safe when several processes start at once).
+    """Connect and bring the schema up to date (safe when several processes start at once);
+    ``migrate_schema=False`` only connects (``check-config``: migrations go forward only, so looking at a
+    database must not migrate it).
 
     ``sqlite:///relative/path``, ``sqlite:////absolute/path``, ``sqlite:///:memory:``, or a
     ``postgresql://`` / ``postgres://`` DSN; for PostgreSQL, extra query parameters become server
     settings (``?search_path=fixloop`` keeps the tables in their own schema).
     """
     db = await _connect(database_url, pool_size)
+    if not migrate_schema:
+        return Store(db, clock)
     try:
         await migrate(db)
     except BaseException:

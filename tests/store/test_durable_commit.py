@@ -18,8 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import check_config
-from app.settings import Settings
 from app.store import Store, open_store
 from app.store.sqlite import SqliteDriver
 from tests.processes import ROOT
@@ -156,14 +154,3 @@ async def test_the_store_says_when_its_commits_are_not_durable(store_url: str, e
         assert "synchronous_commit = off" in await weak.durability_problem()
     finally:
         await weak.close()
-
-
-async def test_check_config_warns_about_a_database_without_durable_commits(
-    store_url: str, engine: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    url = f"{store_url}&synchronous_commit=off" if engine == "postgresql" else store_url
-    env = {"GITHUB_WEBHOOK_SECRET": "s", "FIXLOOP_NOTIFY_TOKEN": "t", "DATABASE_URL": url}
-    await check_config(Settings.from_env(env))
-    out = capsys.readouterr().out
-    assert f"ok   DATABASE_URL: {engine} reachable" in out
-    assert ("warn DATABASE_URL: synchronous_commit = off" in out) == (engine == "postgresql")
