@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from app.errors import PermanentError, TransientError
-from app.jobs import Handler, JobContext, JobRunner, backoff
+from app.jobs import JobContext, backoff
 from app.metrics import Metrics
 from app.store import Job, JobStatus, Store
-from tests.store.fixtures import FakeClock, clock, engine, other_store, store, store_url
+from tests.store.fixtures import (
+    FakeClock,
+    RunnerFactory,
+    clock,
+    engine,
+    make_runner,
+    other_store,
+    store,
+    store_url,
+)
 
-__all__ = ["clock", "engine", "other_store", "store", "store_url"]  # fixtures, imported for pytest
-
-RunnerFactory = Callable[..., JobRunner]
+__all__ = ["clock", "engine", "make_runner", "other_store", "store", "store_url"]  # fixtures, for pytest
 
 
 async def until(predicate: Callable[[], Any], within: float = 5.0) -> None:
@@ -38,31 +45,6 @@ async def status_of(store: Store, job_id: int) -> JobStatus:
     job = await store.get_job(job_id)
     assert job is not None
     return job.status
-
-
-@pytest.fixture
-async def make_runner(store: Store) -> AsyncIterator[RunnerFactory]:
-    runners: list[JobRunner] = []
-
-    def make(handlers: dict[str, Handler], **options: Any) -> JobRunner:
-        settings: dict[str, Any] = {
-            "concurrency": 2,
-            "lease_seconds": 30.0,
-            "max_attempts": 3,
-            "metrics": None,
-            "worker_prefix": "test",
-            "poll_interval": 0.02,
-            "backoff_base": 0.01,
-        }
-        settings.update(options)
-        runner = JobRunner(store, handlers, **settings)
-        runners.append(runner)
-        runner.start()
-        return runner
-
-    yield make
-    for runner in runners:
-        await runner.stop(drain_timeout=1)
 
 
 async def test_runs_jobs_with_bounded_concurrency(store: Store, make_runner: RunnerFactory) -> None:

@@ -1,4 +1,5 @@
-"""Store fixtures, shared by tests/store/ (through its conftest) and tests/test_jobs.py (by import).
+"""Store fixtures, shared by tests/store/ (through its conftest) and tests/test_jobs.py (by import): the
+stores, a clock tests move, and ``make_runner`` (a started ``JobRunner`` on the store, stopped afterwards).
 
 Every store test runs on SQLite (a temp file) and on PostgreSQL (``FIXLOOP_TEST_PG_URL``, default
 postgresql://postgres@127.0.0.1:5432/test), each PostgreSQL test in a fresh schema selected with
@@ -10,14 +11,17 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 
+from app.jobs import Handler, JobRunner
 from app.store import Store, open_store
 
+RunnerFactory = Callable[..., JobRunner]
 PG_URL = os.environ.get("FIXLOOP_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -86,3 +90,30 @@ async def other_store(store_url: str, clock: FakeClock, store: Store) -> AsyncIt
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture
+async def make_runner(store: Store) -> AsyncIterator[RunnerFactory]:
+    """``make_runner(handlers, **options)``: a started ``JobRunner`` on ``store`` with short test timings;
+    every runner made is stopped (drained) after the test."""
+    runners: list[JobRunner] = []
+
+    def make(handlers: dict[str, Handler], **options: Any) -> JobRunner:
+        settings: dict[str, Any] = {
+            "concurrency": 2,
+            "lease_seconds": 30.0,
+            "max_attempts": 3,
+            "metrics": None,
+            "worker_prefix": "test",
+            "poll_interval": 0.02,
+            "backoff_base": 0.01,
+        }
+        settings.update(options)
+        runner = JobRunner(store, handlers, **settings)
+        runners.append(runner)
+        runner.start()
+        return runner
+
+    yield make
+    for runner in runners:
+        await runner.stop(drain_timeout=1)

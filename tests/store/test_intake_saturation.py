@@ -6,9 +6,10 @@ import asyncio
 
 import pytest
 
-from app.jobs import JobContext, JobRunner
+from app.jobs import JobContext
 from app.store import Job, JobStatus, Store
 from app.store.priority_lock import URGENT
+from tests.store.fixtures import RunnerFactory
 
 
 async def _delivery(store: Store, key: str) -> tuple[int, bool]:
@@ -27,7 +28,7 @@ async def test_deliveries_queued_for_one_commit_mark_the_intake_saturated(store:
 
 
 async def test_workers_keep_doing_jobs_while_the_intake_is_saturated(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    store: Store, make_runner: RunnerFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(store, "intake_saturated", lambda within: True)
     done: list[int] = []
@@ -39,22 +40,9 @@ async def test_workers_keep_doing_jobs_while_the_intake_is_saturated(
         if len(done) == len(ids):
             all_done.set()
 
-    runner = JobRunner(
-        store,
-        {"github": handle},
-        concurrency=2,
-        lease_seconds=30,
-        max_attempts=3,
-        metrics=None,
-        worker_prefix="test",
-        poll_interval=0.01,
-        saturated_pause=0.01,
-    )
-    runner.start()
-    try:
-        await asyncio.wait_for(all_done.wait(), 10)
-    finally:
-        await runner.stop(drain_timeout=1)
+    runner = make_runner({"github": handle}, poll_interval=0.01, saturated_pause=0.01)
+    await asyncio.wait_for(all_done.wait(), 10)
+    await runner.stop(drain_timeout=1)
     assert sorted(done) == ids
     for job_id in ids:
         job = await store.get_job(job_id)

@@ -7,44 +7,36 @@ import sqlite3
 import time
 from pathlib import Path
 
-from app.jobs import JobContext, JobRunner
+from app.jobs import JobContext
 from app.store import Job, JobStatus, JSONText, Store, open_store
 from app.store.schema import MIGRATIONS
+from tests.store.fixtures import RunnerFactory
 
 
-async def _run_until_settled(store: Store, job_ids: list[int], ran: list[int]) -> None:
+async def _run_until_settled(
+    store: Store, make_runner: RunnerFactory, job_ids: list[int], ran: list[int]
+) -> None:
     async def handle(job: Job, ctx: JobContext) -> None:
         ran.append(job.id)
 
-    runner = JobRunner(
-        store,
-        {"github": handle},
-        concurrency=1,
-        lease_seconds=30,
-        max_attempts=3,
-        metrics=None,
-        worker_prefix="test",
-        poll_interval=0.01,
-    )
-    runner.start()
-    try:
-        async with asyncio.timeout(10):
-            while True:
-                jobs = [await store.get_job(job_id) for job_id in job_ids]
-                if all(job is not None and job.status in {JobStatus.DONE, JobStatus.FAILED} for job in jobs):
-                    return
-                await asyncio.sleep(0.01)
-    finally:
-        await runner.stop(drain_timeout=1)
+    make_runner({"github": handle}, concurrency=1, poll_interval=0.01)
+    async with asyncio.timeout(10):
+        while True:
+            jobs = [await store.get_job(job_id) for job_id in job_ids]
+            if all(job is not None and job.status in {JobStatus.DONE, JobStatus.FAILED} for job in jobs):
+                return
+            await asyncio.sleep(0.01)
 
 
-async def test_a_payload_that_cannot_be_parsed_fails_its_job_not_the_queue(store: Store) -> None:
+async def test_a_payload_that_cannot_be_parsed_fails_its_job_not_the_queue(
+    store: Store, make_runner: RunnerFactory
+) -> None:
     broken, _ = await store.enqueue("github", "broken", JSONText('{"event": "issues", "payload": {'))
     fine, _ = await store.enqueue("github", "fine", {"event": "issues"})
     listed = {job.id: job for job in await store.list_jobs()}  # reading it back does not raise either
     assert listed[broken].payload == {} and "not JSON" in listed[broken].payload_error
     ran: list[int] = []
-    await _run_until_settled(store, [broken, fine], ran)
+    await _run_until_settled(store, make_runner, [broken, fine], ran)
     assert ran == [fine], "the unreadable job's handler never runs; the next job's does"
     failed = await store.get_job(broken)
     assert failed is not None and failed.status is JobStatus.FAILED and failed.attempts == 1
